@@ -1,0 +1,183 @@
+"""Config helpers shared by every algorithm: validation, `--set` overrides, traced hyperparameters.
+
+Algorithm configs are frozen dataclasses. Fields named in the class attribute
+`TRACED` are numeric hyperparameters carried as arrays in the train state (so one compiled
+program serves every value of a sweep); every other field is static (shapes, switches).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from typing import Any, Mapping
+
+import jax.numpy as jnp
+
+
+def field_names(config) -> list[str]:
+    return [f.name for f in dataclasses.fields(config)]
+
+
+def traced_hparams(config, overrides: Mapping[str, Any] | None = None) -> dict[str, jnp.ndarray]:
+    """The config's traced hyperparameters as float32 arrays, optionally overridden."""
+    values = {name: getattr(config, name) for name in type(config).TRACED}
+    for name, value in (overrides or {}).items():
+        if name not in values:
+            raise ValueError(
+                f"{name!r} is not a traced hyperparameter of {type(config).__name__}; "
+                f"traced ones are {sorted(values)}."
+            )
+        values[name] = value
+    return {name: jnp.asarray(value, jnp.float32) for name, value in values.items()}
+
+
+def _unknown_field_error(config, name: str) -> ValueError:
+    names = field_names(config)
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return ValueError(
+        f"Unknown field {name!r} for {type(config).__name__}.{hint} "
+        f"Fields: {', '.join(names)}."
+    )
+
+
+def _coerce(config, name: str, annotation, raw):
+    """Convert `raw` (a string from the command line, or a Python value) to `annotation`."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+
+    def fail(reason=""):
+        return ValueError(
+            f"Bad value {raw!r} for {type(config).__name__}.{name}: expected {_type_name(annotation)}"
+            f"{reason}. Example: --set {name}={_example(annotation)}"
+        )
+
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if isinstance(raw, str) and raw.lower() in ("none", "null") or raw is None:
+            if type(None) in args:
+                return None
+            raise fail()
+        return _coerce(config, name, non_none[0], raw)
+    if annotation is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "1", "yes", "on"):
+            return True
+        if isinstance(raw, str) and raw.lower() in ("false", "0", "no", "off"):
+            return False
+        raise fail()
+    if annotation is int:
+        if isinstance(raw, bool):
+            raise fail()
+        if isinstance(raw, int):
+            return raw
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise fail() from None
+        if not value.is_integer():
+            raise fail(" (an integer)")
+        return int(value)
+    if annotation is float:
+        if isinstance(raw, bool):
+            raise fail()
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise fail() from None
+    if annotation is str:
+        if not isinstance(raw, str):
+            raise fail()
+        return raw
+    if origin is tuple:
+        element = args[0] if args else int
+        if isinstance(raw, str):
+            text = raw.strip().strip("()[]")
+            items = [item for item in text.split(",") if item.strip()]
+        elif isinstance(raw, (list, tuple)):
+            items = list(raw)
+        else:
+            raise fail()
+        return tuple(_coerce(config, name, element, item.strip() if isinstance(item, str) else item) for item in items)
+    raise fail()
+
+
+def _type_name(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        return f"a comma-separated list of {_type_name(typing.get_args(annotation)[0])}"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation))
+    return {bool: "a boolean (true/false)", int: "an integer", float: "a number",
+            str: "a string", type(None): "none"}.get(annotation, str(annotation))
+
+
+def _example(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        return "64,64"
+    if origin in (typing.Union, types.UnionType):
+        return _example([a for a in typing.get_args(annotation) if a is not type(None)][0])
+    return {bool: "true", int: "8", float: "0.001", str: "name"}.get(annotation, "...")
+
+
+def apply_overrides(config, overrides: Mapping[str, Any]):
+    """Return `config` with fields replaced; values may be strings (parsed by field type).
+
+    Raises ValueError naming the field for unknown fields and values of the wrong type.
+    """
+    hints = typing.get_type_hints(type(config))
+    changes = {}
+    for name, raw in overrides.items():
+        if name not in hints or name not in field_names(config):
+            raise _unknown_field_error(config, name)
+        changes[name] = _coerce(config, name, hints[name], raw)
+    return dataclasses.replace(config, **changes)
+
+
+def parse_set_arguments(items: list[str] | None) -> dict[str, str]:
+    """`["lr=1e-3", "hidden_sizes=64,64"]` -> dict, with a clear error for malformed items."""
+    result = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"Bad --set {item!r}: expected field=value, e.g. --set learning_rate=3e-4")
+        name, value = item.split("=", 1)
+        result[name.strip()] = value.strip()
+    return result
+
+
+def to_dict(config) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def from_dict(cls, data: Mapping[str, Any]):
+    """Rebuild a config from `to_dict` output (JSON lists become tuples)."""
+    return apply_overrides(cls(), dict(data))
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot work, detected before anything compiles."""
+
+
+def check(condition: bool, config, field: str, message: str) -> None:
+    """Raise ConfigError `"<Config>.<field>=<value>: <message>"` unless `condition`."""
+    if not condition:
+        value = getattr(config, field)
+        raise ConfigError(f"{type(config).__name__}.{field}={value!r}: {message}")
+
+
+def check_positive(config, *fields: str) -> None:
+    for field in fields:
+        check(getattr(config, field) > 0, config, field, "must be > 0; set a positive value with --set "
+              f"{field}=...")
+
+
+def check_unit_interval(config, *fields: str, open_low=False) -> None:
+    for field in fields:
+        value = getattr(config, field)
+        ok = (0 < value <= 1) if open_low else (0 <= value <= 1)
+        check(ok, config, field, f"must be in {'(0' if open_low else '[0'}, 1]")

@@ -1,0 +1,59 @@
+"""Policy evaluation: complete episodes from parallel envs, as a pure jit/vmap-able function."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl.agent import Agent
+
+
+def evaluate(agent: Agent, policy_params, key, num_episodes: int = 10, deterministic: bool = True,
+             max_steps: int | None = None):
+    """Run `num_episodes` episodes in parallel (one per env) until each has finished once.
+
+    Args:
+      agent: the agent whose `act`, `env` and `env_params` are used.
+      policy_params: `agent.policy_params(state)` for one seed.
+      key: PRNG key.
+      num_episodes: static number of parallel episodes.
+      deterministic: greedy/mean actions (default) or sampled ones.
+      max_steps: static cap on steps; defaults to the env's time limit (every episode ends
+        by then since the env truncates there).
+
+    Returns:
+      `(returns, lengths)`, each of shape `(num_episodes,)`: undiscounted return and length
+      of the first episode of each env.
+    """
+    env, env_params = agent.env, agent.env_params
+    limit = max_steps if max_steps is not None else int(env.max_episode_steps(env_params))
+    reset_key, key = jax.random.split(key)
+    obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(
+        jax.random.split(reset_key, num_episodes), env_params
+    )
+    act = jax.vmap(agent.act, in_axes=(None, 0, 0, None))
+
+    def cond(carry):
+        step, finished = carry[0], carry[4]
+        return jnp.logical_and(step < limit, ~finished.all())
+
+    def body(carry):
+        step, env_state, obs, key, finished, returns, lengths = carry
+        key, act_key, env_key = jax.random.split(key, 3)
+        action = act(policy_params, obs, jax.random.split(act_key, num_episodes), deterministic)
+        obs, env_state, reward, terminated, truncated, _ = jax.vmap(
+            env.step, in_axes=(0, 0, 0, None)
+        )(jax.random.split(env_key, num_episodes), env_state, action, env_params)
+        active = ~finished
+        returns = returns + jnp.where(active, reward, 0.0)
+        lengths = lengths + active.astype(jnp.int32)
+        finished = finished | terminated | truncated
+        return step + 1, env_state, obs, key, finished, returns, lengths
+
+    init = (
+        jnp.zeros((), jnp.int32), env_state, obs, key,
+        jnp.zeros(num_episodes, bool), jnp.zeros(num_episodes, jnp.float32),
+        jnp.zeros(num_episodes, jnp.int32),
+    )
+    final = jax.lax.while_loop(cond, body, init)
+    return final[5], final[6]

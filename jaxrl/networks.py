@@ -1,0 +1,157 @@
+"""Networks shared by every algorithm: MLP and MinAtar torsos, actor-critic heads.
+
+All modules are `flax.linen` modules over a single observation or a batch: leading axes
+are preserved, so `(obs_dim,)`, `(B, obs_dim)` and `(T, B, obs_dim)` inputs all work for the
+MLP and `(H, W, C)` / `(..., H, W, C)` for the CNN.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import distrax
+import flax.linen as nn
+import jax.numpy as jnp
+import numpy as np
+
+ACTIVATIONS = {
+    "tanh": nn.tanh,
+    "relu": nn.relu,
+    "elu": nn.elu,
+    "gelu": nn.gelu,
+    "silu": nn.silu,
+    "swish": nn.silu,
+    "leaky_relu": nn.leaky_relu,
+}
+
+
+def activation_fn(name: str):
+    """Look up an activation by name, with an error listing the known names."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}."
+        ) from None
+
+
+def orthogonal(scale: float = np.sqrt(2.0)):
+    return nn.initializers.orthogonal(scale)
+
+
+class MLP(nn.Module):
+    """Fully connected torso: `(..., in_dim) -> (..., hidden_sizes[-1])`.
+
+    Orthogonal initialisation with gain sqrt(2) and zero biases, as in the PPO
+    implementation details literature; optional LayerNorm after each layer (PQN uses it).
+    """
+
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    layer_norm: bool = False
+
+    @nn.compact
+    def __call__(self, x):
+        act = activation_fn(self.activation)
+        for size in self.hidden_sizes:
+            x = nn.Dense(size, kernel_init=orthogonal(), bias_init=nn.initializers.zeros)(x)
+            if self.layer_norm:
+                x = nn.LayerNorm()(x)
+            x = act(x)
+        return x
+
+
+class MinAtarCNN(nn.Module):
+    """The MinAtar torso: one 3x3 convolution with 16 channels, then a dense layer.
+
+    `(..., 10, 10, C) -> (..., hidden_sizes[-1])`, the architecture of the MinAtar paper
+    (Young & Tian, 2019), with the dense width taken from `hidden_sizes`.
+    """
+
+    hidden_sizes: Sequence[int] = (128,)
+    activation: str = "relu"
+    channels: int = 16
+    layer_norm: bool = False
+
+    @nn.compact
+    def __call__(self, x):
+        act = activation_fn(self.activation)
+        batch_shape = x.shape[:-3]
+        x = x.reshape((-1,) + x.shape[-3:])
+        x = nn.Conv(self.channels, (3, 3), padding="VALID", kernel_init=orthogonal())(x)
+        x = act(x)
+        x = x.reshape(batch_shape + (-1,))
+        return MLP(self.hidden_sizes, self.activation, self.layer_norm)(x)
+
+
+def make_torso(kind: str, hidden_sizes: Sequence[int], activation: str, layer_norm: bool = False):
+    """`kind` is "mlp" or "cnn" (the MinAtar CNN)."""
+    if kind == "mlp":
+        return MLP(tuple(hidden_sizes), activation, layer_norm)
+    if kind == "cnn":
+        return MinAtarCNN(tuple(hidden_sizes), activation, layer_norm=layer_norm)
+    raise ValueError(f"Unknown network {kind!r}; choose 'mlp' or 'cnn'.")
+
+
+def default_torso_kind(obs_shape: tuple[int, ...]) -> str:
+    """Images (H, W, C) get the CNN, everything else an MLP."""
+    return "cnn" if len(obs_shape) == 3 else "mlp"
+
+
+def masked_logits(logits, action_mask):
+    """Give masked-out actions (mask False) a logit so low their probability is zero."""
+    if action_mask is None:
+        return logits
+    return jnp.where(action_mask, logits, jnp.finfo(logits.dtype).min)
+
+
+class ActorCritic(nn.Module):
+    """Policy and value networks for on-policy algorithms.
+
+    Discrete actions: a categorical over `action_dim` logits.
+    Continuous actions: a diagonal Gaussian with a state-independent, learned log std
+    (sampled actions are not squashed: the env wrapper clips them).
+
+    With `shared_torso=False` (default for MLPs) actor and critic have separate torsos, so
+    `policy` and `value` can be evaluated independently at the cost of one torso each.
+
+    Methods take observations of shape `(..., *obs_shape)` and return a distribution with
+    batch shape `(...)` and values of shape `(...)`.
+    """
+
+    action_dim: int
+    discrete: bool
+    torso: str = "mlp"
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    shared_torso: bool = False
+    init_log_std: float = 0.0
+
+    def setup(self):
+        self.actor_torso = make_torso(self.torso, self.hidden_sizes, self.activation)
+        self.critic_torso = (
+            self.actor_torso
+            if self.shared_torso
+            else make_torso(self.torso, self.hidden_sizes, self.activation)
+        )
+        self.policy_head = nn.Dense(
+            self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros
+        )
+        self.value_head = nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros)
+        if not self.discrete:
+            self.log_std = self.param(
+                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
+            )
+
+    def policy(self, obs, action_mask=None) -> distrax.Distribution:
+        out = self.policy_head(self.actor_torso(obs))
+        if self.discrete:
+            return distrax.Categorical(logits=masked_logits(out, action_mask))
+        scale = jnp.broadcast_to(jnp.exp(self.log_std), out.shape)
+        return distrax.MultivariateNormalDiag(out, scale)
+
+    def value(self, obs):
+        return self.value_head(self.critic_torso(obs))[..., 0]
+
+    def __call__(self, obs, action_mask=None):
+        return self.policy(obs, action_mask), self.value(obs)
