@@ -31,6 +31,8 @@ class Agent:
         (vmap it for a batch).
       policy_params: `state -> pytree` everything `act` needs (network params, obs stats).
       steps_per_iteration: env steps one `update` collects (per seed).
+      value: `(policy_params, obs) -> V(obs)` (or Q-values for value-based agents) for
+        inspection and probes; None if the agent has no critic.
     """
 
     algo: str
@@ -42,3 +44,4 @@ class Agent:
     act: Callable[..., jax.Array]
     policy_params: Callable[[Any], Any]
     steps_per_iteration: int
+    value: Callable[..., jax.Array] | None = None

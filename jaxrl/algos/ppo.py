@@ -249,7 +249,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             grads, stats = jax.grad(loss_fn, has_aux=True)(params, hp, minibatch)
             updates, opt_state = tx.update(grads, opt_state, params)
             params = optax.apply_updates(params, updates)
-            stats["grad_norm"] = optax.global_norm(grads)
+            stats["grad_norm"] = optax.tree.norm(grads)
             return (params, opt_state), stats
 
         def epoch(carry, epoch_key):
@@ -317,12 +317,16 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             return dist.mode()
         return dist.sample(seed=key)
 
+    def value(policy_params, obs):
+        norm_obs = normalize(obs, policy_params["obs_stats"])
+        return network.apply(policy_params["network"], norm_obs, method=ActorCritic.value)
+
     def policy_params(state: PPOState):
         return {"network": state.params, "obs_stats": state.obs_stats}
 
     return Agent(
         algo="ppo", config=config, env=env, env_params=env_params, init=init, update=update,
-        act=act, policy_params=policy_params, steps_per_iteration=batch_size,
+        act=act, policy_params=policy_params, steps_per_iteration=batch_size, value=value,
     )
 
 Config = PPOConfig
