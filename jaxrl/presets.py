@@ -27,16 +27,39 @@ class Preset:
     measured: str = ""
 
 
+_REFERENCE = dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
+                  hidden_sizes=(64, 64), activation="tanh", learning_rate=2.5e-4, gamma=0.99,
+                  gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
+                  anneal_lr=True)
+
 _PRESETS: list[Preset] = [
     Preset(
         name="CartPole-v1", algo="ppo", env="CartPole-v1",
         # The common reference config (CleanRL / PureJaxRL defaults).
-        overrides=dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
-                       hidden_sizes=(64, 64), activation="tanh", learning_rate=2.5e-4,
-                       gamma=0.99, gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01,
-                       vf_coef=0.5, max_grad_norm=0.5, anneal_lr=True),
-        total_steps=500_000, num_seeds=4,
-        measured="PENDING",
+        overrides=_REFERENCE, total_steps=500_000, num_seeds=4,
+        measured="MEASURE_CARTPOLE",
+    ),
+    Preset(
+        name="Acrobot-v1", algo="ppo", env="Acrobot-v1",
+        overrides=_REFERENCE, total_steps=500_000, num_seeds=4,
+        measured="-85.6 +- 25.7 (4 seeds x 10 episodes), 37 s: jaxrl train ppo --env Acrobot-v1",
+    ),
+    Preset(
+        name="Pendulum-v1", algo="ppo", env="Pendulum-v1",
+        # Continuous PPO: short horizon (gamma 0.9), long rollouts, normalised obs and rewards.
+        overrides=dict(num_envs=16, num_steps=256, num_minibatches=16, update_epochs=10,
+                       learning_rate=1e-3, gamma=0.9, gae_lambda=0.95, ent_coef=0.0,
+                       normalize_observations=True, scale_rewards=True),
+        total_steps=1_000_000, num_seeds=4,
+        measured="-170.3 +- 106.3 (4 seeds x 10 episodes), 101 s: jaxrl train ppo --env Pendulum-v1",
+    ),
+    Preset(
+        name="brax/inverted_pendulum", algo="ppo", env="brax/inverted_pendulum",
+        overrides=dict(num_envs=32, num_steps=64, num_minibatches=8, update_epochs=4,
+                       learning_rate=3e-4, gamma=0.97, ent_coef=0.001,
+                       normalize_observations=True, scale_rewards=True),
+        total_steps=200_000, num_seeds=2,
+        measured="MEASURE_IP",
     ),
 ]
 

@@ -1,0 +1,161 @@
+"""JAX-native environments behind one functional API.
+
+    import envs
+    env, env_params = envs.make("CartPole-v1")        # any gymnax id
+    env, env_params = envs.make("brax/hopper", backend="positional", episode_length=1000)
+    obs, state = env.reset(key, env_params)
+    obs, state, reward, terminated, truncated, info = env.step(key, state, action, env_params)
+
+``make`` wraps the env in the standard stack (FlattenObservation where needed,
+ClipAction for Box actions, AutoReset, EpisodeStatistics), so ``info`` always holds
+``final_obs``, ``episode_done``, ``episode_return`` and ``episode_length``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from envs.core import Environment, StepResult, Wrapper
+from envs.spaces import Box, Discrete, Space
+from envs.wrappers import (
+    AutoReset,
+    ClipAction,
+    EpisodeStatistics,
+    EpisodeStatisticsState,
+    FlattenObservation,
+    is_image_space,
+)
+
+__all__ = [
+    "make",
+    "registered",
+    "register",
+    "wrap",
+    "Environment",
+    "Wrapper",
+    "StepResult",
+    "Space",
+    "Discrete",
+    "Box",
+    "FlattenObservation",
+    "ClipAction",
+    "AutoReset",
+    "EpisodeStatistics",
+    "EpisodeStatisticsState",
+]
+
+BRAX_PREFIX = "brax/"
+
+# Our own JAX environments: id -> factory(**kwargs) -> (env, env_params).
+_NATIVE: dict[str, Callable[..., tuple[Environment, Any]]] = {}
+
+
+def register(env_id: str, factory: Callable[..., tuple[Environment, Any]]) -> None:
+    """Register a native environment (e.g. ``"fab/..."``) for ``make``.
+
+    ``factory(**kwargs)`` must return ``(env, env_params)`` with ``env`` an
+    un-wrapped ``envs.Environment``.
+    """
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError("env_id must be a non-empty string")
+    if env_id in registered():
+        raise ValueError(f"Environment id {env_id!r} is already registered")
+    _NATIVE[env_id] = factory
+
+
+def _gymnax_ids() -> list[str]:
+    from envs.gymnax_adapter import gymnax_ids
+
+    return gymnax_ids()
+
+
+def _brax_ids() -> list[str]:
+    from envs.brax_adapter import brax_names
+
+    return [BRAX_PREFIX + n for n in brax_names()]
+
+
+def registered() -> list[str]:
+    """Every id ``make`` accepts: gymnax ids, ``brax/<name>`` ids and native envs."""
+    return _gymnax_ids() + _brax_ids() + sorted(_NATIVE)
+
+
+def _unknown(name: str) -> ValueError:
+    known = registered()
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+    if not close:
+        close = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=5, cutoff=0.3)
+        close = [k for k in known if k.lower() in close]
+    if close:
+        hint = "Closest known ids: " + ", ".join(close)
+    else:
+        hint = "Some known ids: " + ", ".join(known[:6])
+    return ValueError(f"Unknown environment id {name!r}. {hint}. See envs.registered() for all.")
+
+
+def wrap(env: Environment, params: Any = None) -> Environment:
+    """Apply the standard wrapper stack used by ``make``."""
+    params = env.default_params if params is None else params
+    obs_space = env.observation_space(params)
+    if len(obs_space.shape) != 1 and not is_image_space(obs_space):
+        env = FlattenObservation(env)
+    if isinstance(env.action_space(params), Box):
+        env = ClipAction(env, params)
+    return EpisodeStatistics(AutoReset(env))
+
+
+def make(
+    name: str,
+    *,
+    wrap: bool = True,
+    backend: str | None = None,
+    episode_length: int | None = None,
+    **kwargs: Any,
+) -> tuple[Environment, Any]:
+    """Make the environment ``name``; returns ``(env, env_params)``.
+
+    Args:
+      name: a gymnax id ("CartPole-v1", "Breakout-MinAtar", ...), "brax/<name>", or
+        a registered native id. ``envs.registered()`` lists them all.
+      wrap: apply the standard wrapper stack (default). ``wrap=False`` gives the bare
+        adapter: no auto-reset and no episode statistics.
+      backend, episode_length: Brax physics backend and time limit (Brax ids only;
+        defaults: fastest backend for the device, 1000 steps).
+      **kwargs: forwarded to ``gymnax.make`` / ``brax.envs.get_environment`` / the
+        native factory.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"Environment id must be a string, got {type(name).__name__}")
+    is_brax = name.startswith(BRAX_PREFIX)
+    if not is_brax and (backend is not None or episode_length is not None):
+        which = "backend" if backend is not None else "episode_length"
+        raise ValueError(
+            f"{which}= only applies to Brax ids ('brax/<name>'), not {name!r}. "
+            "For gymnax envs change the time limit through env_params "
+            "(e.g. params.replace(max_steps_in_episode=...))."
+        )
+    if is_brax:
+        from envs.brax_adapter import brax_names, make_brax
+
+        if name[len(BRAX_PREFIX):] not in brax_names():
+            # Maybe registered at runtime after import; make_brax checks the live registry.
+            try:
+                env, params = make_brax(name, backend=backend, episode_length=episode_length, **kwargs)
+            except ValueError:
+                raise _unknown(name) from None
+        else:
+            env, params = make_brax(name, backend=backend, episode_length=episode_length, **kwargs)
+    elif name in _NATIVE:
+        env, params = _NATIVE[name](**kwargs)
+        env.name = name
+    elif name in _gymnax_ids():
+        from envs.gymnax_adapter import make_gymnax
+
+        env, params = make_gymnax(name, **kwargs)
+    else:
+        raise _unknown(name)
+    if wrap:
+        env = globals()["wrap"](env, params)
+    return env, params

@@ -1,0 +1,116 @@
+"""Adapter from gymnax (1.x) environments to ``envs.Environment``.
+
+gymnax's own ``step`` auto-resets; this adapter calls ``step_env`` instead (the
+``AutoReset`` wrapper resets exactly once) and derives ``truncated`` from
+``is_truncated``. Observations are cast to float32, rewards to float32, the done
+flags to bool. Upstream ``info`` entries (e.g. "discount") are dropped so that the
+info structure is the same for every env.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from envs.core import Environment, StepResult
+from envs.spaces import Box, Discrete, Space
+
+__all__ = ["GymnaxEnv", "make_gymnax", "gymnax_ids", "convert_space"]
+
+
+def gymnax_ids() -> list[str]:
+    import gymnax
+
+    return list(gymnax.registered_envs)
+
+
+def convert_space(space: Any, obs: bool = False) -> Space:
+    """A gymnax Discrete/Box space as an ``envs`` space.
+
+    Observation spaces become float32 Boxes (a Discrete observation space of ``n``
+    values becomes the scalar ``Box(0, n - 1, ())``, since observations are floats).
+    """
+    from gymnax.environments import spaces as gspaces
+
+    if isinstance(space, gspaces.Discrete):
+        if obs:
+            return Box(0.0, float(space.n - 1), (), np.float32)
+        return Discrete(space.n)
+    if isinstance(space, gspaces.Box):
+        dtype = np.float32 if obs else np.dtype(space.dtype)
+        if not obs and np.issubdtype(dtype, np.floating):
+            dtype = np.float32
+        low = np.asarray(space.low, np.float64)
+        high = np.asarray(space.high, np.float64)
+        return Box(low, high, tuple(space.shape), dtype)
+    raise NotImplementedError(f"Cannot convert gymnax space {space!r} (only Discrete and Box)")
+
+
+class GymnaxEnv(Environment):
+    """A gymnax environment without auto-reset, with separate terminated/truncated."""
+
+    def __init__(self, name: str, env: Any, default_params: Any):
+        self.name = name
+        self._gymnax_env = env
+        self._default_params = default_params
+        self._action_space = convert_space(env.action_space(default_params))
+
+    @property
+    def gymnax_env(self) -> Any:
+        return self._gymnax_env
+
+    @property
+    def default_params(self) -> Any:
+        return self._default_params
+
+    def reset(self, key, params=None):
+        params = self._params(params)
+        obs, state = self._gymnax_env.reset_env(key, params)
+        return jnp.asarray(obs, jnp.float32), state
+
+    def step(self, key, state, action, params=None) -> StepResult:
+        params = self._params(params)
+        space = self._action_space
+        action = jnp.asarray(action, space.dtype)
+        obs, state, reward, terminated, _ = self._gymnax_env.step_env(key, state, action, params)
+        terminated = jnp.asarray(terminated, jnp.bool_)
+        truncated = jnp.logical_and(
+            jnp.asarray(self._gymnax_env.is_truncated(state, params), jnp.bool_),
+            jnp.logical_not(terminated),
+        )
+        return (
+            jnp.asarray(obs, jnp.float32),
+            state,
+            jnp.asarray(reward, jnp.float32),
+            terminated,
+            truncated,
+            {},
+        )
+
+    def _space(self, which: str, params: Any, obs: bool) -> Space:
+        params = self._params(params)
+        try:
+            return convert_space(getattr(self._gymnax_env, which)(params), obs=obs)
+        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+            # Bounds that depend on traced params cannot be static numpy arrays: fall
+            # back to the bounds of the default params (shapes never depend on params).
+            return convert_space(getattr(self._gymnax_env, which)(self._default_params), obs=obs)
+
+    def observation_space(self, params=None) -> Box:
+        return self._space("observation_space", params, obs=True)
+
+    def action_space(self, params=None) -> Space:
+        return self._space("action_space", params, obs=False)
+
+    def max_episode_steps(self, params=None) -> int:
+        return int(self._params(params).max_steps_in_episode)
+
+
+def make_gymnax(name: str, **kwargs) -> tuple[GymnaxEnv, Any]:
+    import gymnax
+
+    env, params = gymnax.make(name, **kwargs)
+    return GymnaxEnv(name, env, params), params

@@ -1,0 +1,55 @@
+"""Learning tests: the presets reach their returns within their step budgets.
+
+Each trains several vmapped seeds through the same driver users run (`jaxrl.run`) and
+asserts on the final deterministic evaluation over all seeds.
+"""
+
+import json
+
+import pytest
+
+import envs
+from jaxrl import algos, presets, run
+from jaxrl import config as cfg
+
+
+def _run_preset(algo_name, preset_name, tmp_path, **changes):
+    preset = presets.get(algo_name, preset_name)
+    algo = algos.get(algo_name)
+    config = cfg.apply_overrides(algo.Config(), {**preset.overrides, "total_steps": preset.total_steps,
+                                                 **changes})
+    env, env_params = envs.make(preset.env, **preset.env_kwargs)
+    agent = algo.make(env, env_params, config)
+    return run(agent, logdir=tmp_path, num_seeds=preset.num_seeds, progress=False,
+               metadata={"preset": preset.name})
+
+
+@pytest.mark.slow
+def test_ppo_cartpole_preset_solves_within_500k_steps(tmp_path):
+    result = _run_preset("ppo", "CartPole-v1", tmp_path)
+    summary = result.summary
+    assert summary["num_seeds"] >= 4 and summary["env_steps"] <= 500_000
+    assert summary["mean_return"] >= 475, summary
+    # The run directory the CLI documents.
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("algo", "env", "num_seeds", "env_steps", "mean_return", "std_return", "min_return",
+                "max_return", "wall_seconds", "compile_seconds", "steps_per_second"):
+        assert key in on_disk
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["config"]["num_envs"] == 4 and config["preset"] == "CartPole-v1"
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("iteration,env_steps") and len(rows) > 10
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_ppo_continuous_pendulum_preset(tmp_path):
+    summary = _run_preset("ppo", "Pendulum-v1", tmp_path).summary
+    assert summary["num_seeds"] >= 4 and summary["env_steps"] <= 1_000_000
+    assert summary["mean_return"] >= -300, summary
+
+
+@pytest.mark.slow
+def test_ppo_brax_inverted_pendulum_preset(tmp_path):
+    summary = _run_preset("ppo", "brax/inverted_pendulum", tmp_path).summary
+    assert summary["mean_return"] >= 800, summary
