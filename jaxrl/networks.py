@@ -61,26 +61,38 @@ class MLP(nn.Module):
         return x
 
 
+def extract_patches(x, size: int):
+    """All `size x size` patches of images `(..., H, W, C)`, stride 1, no padding:
+    `(..., H - size + 1, W - size + 1, size * size * C)`."""
+    height, width = x.shape[-3] - size + 1, x.shape[-2] - size + 1
+    return jnp.concatenate(
+        [x[..., i:i + height, j:j + width, :] for i in range(size) for j in range(size)], axis=-1
+    )
+
+
 class MinAtarCNN(nn.Module):
     """The MinAtar torso: one 3x3 convolution with 16 channels, then a dense layer.
 
     `(..., 10, 10, C) -> (..., hidden_sizes[-1])`, the architecture of the MinAtar paper
     (Young & Tian, 2019), with the dense width taken from `hidden_sizes`.
+
+    The convolution is computed as a dense layer over extracted 3x3 patches: on XLA:CPU this
+    is about 8x faster than `lax.conv` inside scanned training loops, and under `vmap` over
+    seeds it stays a batched matmul instead of becoming a grouped convolution.
     """
 
     hidden_sizes: Sequence[int] = (128,)
     activation: str = "relu"
     channels: int = 16
+    kernel_size: int = 3
     layer_norm: bool = False
 
     @nn.compact
     def __call__(self, x):
         act = activation_fn(self.activation)
-        batch_shape = x.shape[:-3]
-        x = x.reshape((-1,) + x.shape[-3:])
-        x = nn.Conv(self.channels, (3, 3), padding="VALID", kernel_init=orthogonal())(x)
-        x = act(x)
-        x = x.reshape(batch_shape + (-1,))
+        patches = extract_patches(x, self.kernel_size)
+        x = act(nn.Dense(self.channels, kernel_init=orthogonal(), bias_init=nn.initializers.zeros)(patches))
+        x = x.reshape(x.shape[:-3] + (-1,))
         return MLP(self.hidden_sizes, self.activation, self.layer_norm)(x)
 
 

@@ -1,0 +1,40 @@
+"""Networks: the patch-based MinAtar convolution equals lax.conv; shapes over batch axes."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrl.networks import MLP, ActorCritic, MinAtarCNN, extract_patches
+
+
+def test_patch_convolution_equals_lax_conv():
+    x = jax.random.normal(jax.random.PRNGKey(0), (5, 10, 10, 4))
+    kernel = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 4, 16))
+    expected = jax.lax.conv_general_dilated(x, kernel, (1, 1), "VALID",
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    patches = extract_patches(x, 3)  # (5, 8, 8, 36), ordered (i, j, channel)
+    got = patches @ kernel.reshape(36, 16)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_torsos_keep_leading_axes():
+    mlp = MLP((32, 16))
+    params = mlp.init(jax.random.PRNGKey(0), jnp.zeros(3))
+    assert mlp.apply(params, jnp.zeros((7, 2, 3))).shape == (7, 2, 16)
+    cnn = MinAtarCNN((64,))
+    params = cnn.init(jax.random.PRNGKey(0), jnp.zeros((10, 10, 4)))
+    assert cnn.apply(params, jnp.zeros((10, 10, 4))).shape == (64,)
+    assert cnn.apply(params, jnp.zeros((3, 2, 10, 10, 4))).shape == (3, 2, 64)
+
+
+def test_actor_critic_heads():
+    net = ActorCritic(action_dim=2, discrete=False, hidden_sizes=(8,), init_log_std=-1.0)
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros(3))
+    dist, value = net.apply(params, jnp.zeros((4, 3)))
+    assert value.shape == (4,) and dist.event_shape == (2,)
+    np.testing.assert_allclose(dist.stddev(), np.exp(-1.0) * np.ones((4, 2)), rtol=1e-6)
+    net = ActorCritic(action_dim=3, discrete=True, hidden_sizes=(8,))
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros(3))
+    mask = jnp.array([True, False, True])
+    dist = net.apply(params, jnp.ones(3), mask, method=ActorCritic.policy)
+    assert float(dist.probs[1]) == 0.0
