@@ -14,6 +14,7 @@ ClipAction for Box actions, AutoReset, EpisodeStatistics), so ``info`` always ho
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,7 @@ __all__ = [
     "make",
     "registered",
     "register",
-    "wrap",
+    "standard_wrappers",
     "Environment",
     "Wrapper",
     "StepResult",
@@ -65,6 +66,17 @@ def register(env_id: str, factory: Callable[..., tuple[Environment, Any]]) -> No
     _NATIVE[env_id] = factory
 
 
+def _register_builtin_native() -> None:
+    """Register our own JAX envs shipped in this package (``probe/<kind>``)."""
+    from envs.probes import PROBES, make_probe
+
+    for kind in PROBES:
+        _NATIVE[f"probe/{kind}"] = functools.partial(make_probe, kind)
+
+
+_register_builtin_native()
+
+
 def _gymnax_ids() -> list[str]:
     from envs.gymnax_adapter import gymnax_ids
 
@@ -95,7 +107,7 @@ def _unknown(name: str) -> ValueError:
     return ValueError(f"Unknown environment id {name!r}. {hint}. See envs.registered() for all.")
 
 
-def wrap(env: Environment, params: Any = None) -> Environment:
+def standard_wrappers(env: Environment, params: Any = None) -> Environment:
     """Apply the standard wrapper stack used by ``make``."""
     params = env.default_params if params is None else params
     obs_space = env.observation_space(params)
@@ -129,24 +141,24 @@ def make(
     if not isinstance(name, str):
         raise TypeError(f"Environment id must be a string, got {type(name).__name__}")
     is_brax = name.startswith(BRAX_PREFIX)
-    if not is_brax and (backend is not None or episode_length is not None):
-        which = "backend" if backend is not None else "episode_length"
+    if not is_brax and backend is not None:
         raise ValueError(
-            f"{which}= only applies to Brax ids ('brax/<name>'), not {name!r}. "
-            "For gymnax envs change the time limit through env_params "
-            "(e.g. params.replace(max_steps_in_episode=...))."
+            f"backend= selects a Brax physics backend and only applies to Brax ids "
+            f"('brax/<name>'), not {name!r}."
+        )
+    if not is_brax and episode_length is not None:
+        raise ValueError(
+            f"episode_length= only applies to Brax ids ('brax/<name>'), not {name!r}. "
+            "For other envs change the time limit through env_params "
+            "(gymnax: params.replace(max_steps_in_episode=...))."
         )
     if is_brax:
-        from envs.brax_adapter import brax_names, make_brax
+        from envs.brax_adapter import UnknownBraxEnvError, make_brax
 
-        if name[len(BRAX_PREFIX):] not in brax_names():
-            # Maybe registered at runtime after import; make_brax checks the live registry.
-            try:
-                env, params = make_brax(name, backend=backend, episode_length=episode_length, **kwargs)
-            except ValueError:
-                raise _unknown(name) from None
-        else:
+        try:
             env, params = make_brax(name, backend=backend, episode_length=episode_length, **kwargs)
+        except UnknownBraxEnvError:
+            raise _unknown(name) from None
     elif name in _NATIVE:
         env, params = _NATIVE[name](**kwargs)
         env.name = name
@@ -157,5 +169,5 @@ def make(
     else:
         raise _unknown(name)
     if wrap:
-        env = globals()["wrap"](env, params)
+        env = standard_wrappers(env, params)
     return env, params

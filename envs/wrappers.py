@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from envs.core import Environment, StepResult, Wrapper
+from envs.core import Environment, StepResult, Wrapper  # noqa: F401
 from envs.spaces import Box
 
 __all__ = [
@@ -38,16 +38,17 @@ def is_image_space(space: Any) -> bool:
 
 def _select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
     """Leafwise ``where(pred, on_true, on_false)`` keeping ``on_false``'s dtypes."""
-    return jax.tree.map(
-        lambda t, f: jnp.where(pred, t, f).astype(jnp.result_type(f)), on_true, on_false
-    )
+
+    def sel(t, f):
+        out = jnp.where(pred, t, f)
+        dtype = jnp.result_type(f)
+        return out if out.dtype == dtype else out.astype(dtype)
+
+    return jax.tree.map(sel, on_true, on_false)
 
 
 class FlattenObservation(Wrapper):
     """Reshapes observations to 1-D float32 vectors (also ``info["final_obs"]`` if present)."""
-
-    def __init__(self, env: Environment):
-        super().__init__(env)
 
     def _flat(self, obs: jax.Array) -> jax.Array:
         return jnp.reshape(jnp.asarray(obs, jnp.float32), (-1,))
