@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import distrax
+import jax
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
@@ -35,8 +36,47 @@ def activation_fn(name: str):
         ) from None
 
 
+def householder_orthonormal(a):
+    """Orthonormal columns `Q` `(m, n)` of the QR decomposition of `a` `(m, n)`, `m >= n`,
+    with signs fixed so `R` has a positive diagonal (then Q is Haar-distributed when `a` is
+    Gaussian).
+
+    Written with plain matrix-vector products in a `fori_loop` instead of LAPACK's geqrf:
+    XLA:CPU's batched LAPACK QR (what `vmap` over seeds of an orthogonal initialiser becomes)
+    intermittently deadlocks its thread pool on jaxlib 0.10.2, and initialisation is cheap.
+    """
+    m, n = a.shape
+    rows = jnp.arange(m)
+
+    def reflect(k, carry):
+        r, q = carry
+        x = jnp.where(rows >= k, r[:, k], 0.0)
+        norm = jnp.sqrt(jnp.sum(x * x))
+        sign = jnp.where(x[k] >= 0, 1.0, -1.0)
+        v = x.at[k].add(sign * norm)
+        v = v / jnp.maximum(jnp.sqrt(jnp.sum(v * v)), 1e-30)
+        r = r - 2.0 * jnp.outer(v, v @ r)
+        q = q - 2.0 * jnp.outer(q @ v, v)
+        return r, q
+
+    r, q = jax.lax.fori_loop(0, n, reflect, (a, jnp.eye(m, dtype=a.dtype)))
+    signs = jnp.where(jnp.diagonal(r) >= 0, 1.0, -1.0)
+    return q[:, :n] * signs
+
+
 def orthogonal(scale: float = np.sqrt(2.0)):
-    return nn.initializers.orthogonal(scale)
+    """Orthogonal initialiser (Saxe et al., 2014) for kernels `(..., fan_out)`, as
+    `flax.linen.initializers.orthogonal` but LAPACK-free (see householder_orthonormal)."""
+
+    def init(key, shape, dtype=jnp.float32):
+        rows, cols = int(np.prod(shape[:-1])), int(shape[-1])
+        tall = (max(rows, cols), min(rows, cols))
+        q = householder_orthonormal(jax.random.normal(key, tall, jnp.float32))
+        if rows < cols:
+            q = q.T
+        return (scale * q).reshape(shape).astype(dtype)
+
+    return init
 
 
 class MLP(nn.Module):

@@ -38,3 +38,20 @@ def test_actor_critic_heads():
     mask = jnp.array([True, False, True])
     dist = net.apply(params, jnp.ones(3), mask, method=ActorCritic.policy)
     assert float(dist.probs[1]) == 0.0
+
+
+def test_orthogonal_initialiser_is_orthogonal_and_scaled():
+    from jaxrl.networks import orthogonal
+
+    for shape in [(8, 8), (20, 6), (6, 20), (3, 3, 4, 5)]:
+        w = np.asarray(orthogonal(2.0)(jax.random.PRNGKey(3), shape)).reshape(-1, shape[-1])
+        gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+        np.testing.assert_allclose(gram, 4.0 * np.eye(gram.shape[0]), atol=1e-4)
+    a = orthogonal(1.0)(jax.random.PRNGKey(0), (16, 16))
+    b = orthogonal(1.0)(jax.random.PRNGKey(1), (16, 16))
+    assert not np.allclose(a, b)
+    # Haar: the average entry of Q is ~0 and E[q_ij^2] = 1/n.
+    qs = jax.vmap(lambda k: orthogonal(1.0)(k, (8, 8)))(jax.random.split(jax.random.PRNGKey(2), 2000))
+    assert abs(float(qs.mean())) < 0.01
+    np.testing.assert_allclose(float((qs ** 2).mean()), 1 / 8, rtol=0.02)
+    assert abs(float(qs[:, 0, 0].mean())) < 0.03  # no sign bias on the diagonal
