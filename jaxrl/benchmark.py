@@ -29,7 +29,7 @@ REFERENCE = dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
                  gamma=0.99, gae_lambda=0.95, clip_eps=0.2, clip_value_loss=True, ent_coef=0.01,
                  vf_coef=0.5, max_grad_norm=0.5)
 SB3_VENV = Path.home() / ".cache" / "jaxrl" / "peers" / "sb3"
-SB3_REQUIREMENTS = ["torch==2.13.0", "stable-baselines3==2.8.0", "gymnasium==1.3.0"]
+SB3_REQUIREMENTS = ["torch==2.13.0", "stable-baselines3==2.9.2", "gymnasium==1.4.0"]
 
 
 def _agent(total_steps: int):
