@@ -33,6 +33,9 @@ class Agent:
       steps_per_iteration: env steps one `update` collects (per seed).
       value: `(policy_params, obs) -> V(obs)` (or Q-values for value-based agents) for
         inspection and probes; None if the agent has no critic.
+      recurrent: `act` takes and returns a hidden state:
+        `act(params, obs, key, deterministic, hidden, first) -> (action, hidden)`.
+      extras: algorithm-specific pure functions exposed for research and tests.
     """
 
     algo: str
@@ -45,3 +48,5 @@ class Agent:
     policy_params: Callable[[Any], Any]
     steps_per_iteration: int
     value: Callable[..., jax.Array] | None = None
+    recurrent: bool = False
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)

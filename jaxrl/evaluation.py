@@ -31,16 +31,31 @@ def evaluate(agent: Agent, policy_params, key, num_episodes: int = 10, determini
     obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(
         jax.random.split(reset_key, num_episodes), env_params
     )
-    act = jax.vmap(agent.act, in_axes=(None, 0, 0, None))
+    act_keys = lambda k: jax.random.split(k, num_episodes)  # noqa: E731
+    if agent.recurrent:
+        # Each env plays only its first episode, so the hidden state starts at the first step.
+        act = jax.vmap(agent.act, in_axes=(None, 0, 0, None, 0, None))
+    else:
+        act = jax.vmap(agent.act, in_axes=(None, 0, 0, None))
+
+    def policy(obs, key, hidden, step):
+        if agent.recurrent:
+            return act(policy_params, obs, act_keys(key), deterministic, hidden, step == 0)
+        return act(policy_params, obs, act_keys(key), deterministic), hidden
+
+    hidden = None
+    if agent.recurrent:  # zeros of the hidden state's shape
+        hidden_shape = jax.eval_shape(lambda: policy(obs, key, None, 0))[1]
+        hidden = jnp.zeros(hidden_shape.shape, hidden_shape.dtype)
 
     def cond(carry):
         step, finished = carry[0], carry[4]
         return jnp.logical_and(step < limit, ~finished.all())
 
     def body(carry):
-        step, env_state, obs, key, finished, returns, lengths = carry
+        step, env_state, obs, key, finished, returns, lengths, hidden = carry
         key, act_key, env_key = jax.random.split(key, 3)
-        action = act(policy_params, obs, jax.random.split(act_key, num_episodes), deterministic)
+        action, hidden = policy(obs, act_key, hidden, step)
         obs, env_state, reward, terminated, truncated, _ = jax.vmap(
             env.step, in_axes=(0, 0, 0, None)
         )(jax.random.split(env_key, num_episodes), env_state, action, env_params)
@@ -48,12 +63,12 @@ def evaluate(agent: Agent, policy_params, key, num_episodes: int = 10, determini
         returns = returns + jnp.where(active, reward, 0.0)
         lengths = lengths + active.astype(jnp.int32)
         finished = finished | terminated | truncated
-        return step + 1, env_state, obs, key, finished, returns, lengths
+        return step + 1, env_state, obs, key, finished, returns, lengths, hidden
 
     init = (
         jnp.zeros((), jnp.int32), env_state, obs, key,
         jnp.zeros(num_episodes, bool), jnp.zeros(num_episodes, jnp.float32),
-        jnp.zeros(num_episodes, jnp.int32),
+        jnp.zeros(num_episodes, jnp.int32), hidden,
     )
     final = jax.lax.while_loop(cond, body, init)
     return final[5], final[6]

@@ -207,3 +207,56 @@ class ActorCritic(nn.Module):
 
     def __call__(self, obs, action_mask=None):
         return self.policy(obs, action_mask), self.value(obs)
+
+
+class RecurrentActorCritic(nn.Module):
+    """A GRU policy/value core for partially observed envs: MLP torso -> GRU -> heads.
+
+    One step: `(hidden (B, rnn_size), obs (B, *obs_shape), first (B,)) -> (hidden, dist,
+    value)`. The hidden state is zeroed *before* processing any observation that starts an
+    episode (`first`), so no memory leaks across episode boundaries, in rollouts and in
+    replay alike. `unroll` applies the step over a time-major sequence `(T, B, ...)`.
+    """
+
+    action_dim: int
+    discrete: bool
+    hidden_sizes: Sequence[int] = (64,)
+    activation: str = "tanh"
+    rnn_size: int = 64
+    init_log_std: float = 0.0
+
+    def setup(self):
+        self.torso = MLP(self.hidden_sizes, self.activation)
+        self.cell = nn.GRUCell(self.rnn_size, kernel_init=nn.initializers.lecun_normal(),
+                               recurrent_kernel_init=orthogonal(1.0))
+        self.policy_head = nn.Dense(
+            self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros
+        )
+        self.value_head = nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros)
+        if not self.discrete:
+            self.log_std = self.param(
+                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
+            )
+
+    def initial_hidden(self, batch_size: int):
+        return jnp.zeros((batch_size, self.rnn_size), jnp.float32)
+
+    def _heads(self, features):
+        out = self.policy_head(features)
+        if self.discrete:
+            dist = distrax.Categorical(logits=out)
+        else:
+            dist = distrax.MultivariateNormalDiag(out, jnp.broadcast_to(jnp.exp(self.log_std), out.shape))
+        return dist, self.value_head(features)[..., 0]
+
+    def __call__(self, hidden, obs, first):
+        hidden = jnp.where(first[:, None], 0.0, hidden)
+        hidden, features = self.cell(hidden, self.torso(obs))
+        dist, value = self._heads(features)
+        return hidden, dist, value
+
+    def value_after(self, hidden, obs):
+        """V of `obs` continuing from `hidden` (no reset): the bootstrap value of the
+        observation that followed a step (`final_obs`), truncated episodes included."""
+        _, features = self.cell(hidden, self.torso(obs))
+        return self.value_head(features)[..., 0]

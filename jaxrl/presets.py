@@ -58,7 +58,7 @@ _PRESETS: list[Preset] = [
         overrides=dict(num_envs=32, num_steps=64, num_minibatches=8, update_epochs=4,
                        learning_rate=3e-4, gamma=0.97, ent_coef=0.001,
                        normalize_observations=True, scale_rewards=True),
-        total_steps=200_000, num_seeds=2,
+        total_steps=200_000, num_seeds=2, env_kwargs={"backend": "positional"},
         measured="MEASURE_IP",
     ),
 ]

@@ -20,7 +20,7 @@ PROBE_CONFIG = ppo.PPOConfig(
 
 def _train_probe(kind, config=PROBE_CONFIG, seed=0):
     env, params = make_probe(kind)
-    env = envs.wrap(env, params)
+    env = envs.standard_wrappers(env, params)
     agent = ppo.make(env, params, config)
     iterations = config.total_steps // agent.steps_per_iteration
     state, metrics = jax.jit(train(agent, iterations))(jax.random.PRNGKey(seed))
@@ -117,7 +117,7 @@ def test_continuous_policy_stores_unclipped_actions_and_env_clips():
     agent = ppo.make(env, params, ppo.PPOConfig(num_envs=4, num_steps=32, num_minibatches=2, init_log_std=1.5))
     state = agent.init(jax.random.PRNGKey(0))
     p = agent.policy_params(state)
-    actions = jax.vmap(lambda k: agent.act(p, state.obs[0], k))(jax.random.split(jax.random.PRNGKey(0), 256))
+    actions = jax.vmap(lambda k: agent.act(p, state.envs.obs[0], k))(jax.random.split(jax.random.PRNGKey(0), 256))
     high = env.action_space(params).high
     assert float(jnp.abs(actions).max()) > float(np.max(high))  # the sample is unclipped ...
     _, metrics = jax.jit(train(agent, 1))(jax.random.PRNGKey(0))  # ... and the env accepts it

@@ -1,11 +1,14 @@
-"""Proximal Policy Optimization (Schulman et al., 2017), discrete and continuous.
+"""Proximal Policy Optimization (Schulman et al., 2017): discrete and continuous actions,
+clipped or adaptive-KL objective, feed-forward or recurrent (GRU) policies.
 
 One `update` = collect `num_steps` steps from `num_envs` vectorised envs, compute GAE
 advantages (bootstrapping truncated episodes from V(final_obs)), then `update_epochs`
-passes of `num_minibatches` shuffled minibatches over the clipped surrogate objective,
-a (optionally clipped) value loss and an entropy bonus.
+passes over `num_minibatches` shuffled minibatches: of single transitions for
+feed-forward policies, of whole env sequences for recurrent ones (so the hidden state can
+be replayed from the rollout's start, reset at the same episode boundaries).
 
-Read top to bottom: config, state, make() -> init / rollout / learn / update / act.
+Read top to bottom: config, state, validate, make() -> networks, init, rollout policy,
+advantage estimation, loss, learn, update, act.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from flax import struct
 
 import envs
 from jaxrl import config as cfg
+from jaxrl import losses, optim
 from jaxrl.agent import Agent
-from jaxrl.networks import ActorCritic, activation_fn, default_torso_kind
+from jaxrl.networks import ActorCritic, RecurrentActorCritic, activation_fn, default_torso_kind
 from jaxrl.normalization import RunningStats, normalize, scale_rewards
 from jaxrl.returns import gae
+from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,9 +49,12 @@ class PPOConfig:
     network: str = "auto"  # "mlp", "cnn" (MinAtar) or "auto" (cnn for image observations)
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
-    shared_torso: bool = False  # actor and critic share the torso (default for the cnn)
+    shared_torso: bool = False  # actor and critic share the torso (always for the cnn)
     init_log_std: float = 0.0  # continuous actions: initial log std of the Gaussian
+    recurrent: bool = False  # GRU core; minibatches are whole env sequences
+    rnn_size: int = 64
     # Switches.
+    objective: str = "clip"  # "clip": clipped surrogate; "kl": adaptive KL penalty
     anneal_lr: bool = True  # linear decay of the learning rate to 0 over total_steps
     normalize_advantages: bool = True
     clip_value_loss: bool = True
@@ -56,15 +64,17 @@ class PPOConfig:
     learning_rate: float = 2.5e-4
     gamma: float = 0.99
     gae_lambda: float = 0.95
-    clip_eps: float = 0.2
+    clip_eps: float = 0.2  # policy clip ("clip" objective) and value-loss clip
     ent_coef: float = 0.01
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     adam_eps: float = 1e-5
+    kl_target: float = 0.01  # "kl" objective: target KL(old || new) per iteration
+    kl_coef: float = 1.0  # "kl" objective: initial penalty coefficient beta (then adapted)
 
     TRACED = (
         "learning_rate", "gamma", "gae_lambda", "clip_eps", "ent_coef", "vf_coef",
-        "max_grad_norm", "adam_eps",
+        "max_grad_norm", "adam_eps", "kl_target", "kl_coef",
     )
 
 
@@ -74,43 +84,43 @@ class PPOState:
     opt_state: Any
     obs_stats: RunningStats | None
     reward_stats: RunningStats | None
-    running_returns: jax.Array | None  # (num_envs,) for reward scaling
-    env_state: Any
-    obs: jax.Array  # (num_envs, *obs_shape), raw
+    running_returns: jax.Array | None  # (num_envs,) discounted returns, for reward scaling
+    envs: EnvBatch
+    hidden: jax.Array | None  # (num_envs, rnn_size): recurrent policies only
+    kl_coef: jax.Array  # the adaptive KL penalty coefficient ("kl" objective)
     key: jax.Array
     iteration: jax.Array  # int32, updates done
     env_steps: jax.Array  # int32, env steps collected (this seed)
     hparams: dict[str, jax.Array]
 
 
-@struct.dataclass
-class Transition:
-    obs: jax.Array  # raw observation the policy saw
-    action: jax.Array
-    log_prob: jax.Array
-    reward: jax.Array
-    terminated: jax.Array
-    truncated: jax.Array
-    final_obs: jax.Array  # raw observation that followed the action (pre-reset)
-    episode_done: jax.Array
-    episode_return: jax.Array
-    episode_length: jax.Array
-
-
 def validate(config: PPOConfig, env, env_params) -> None:
     """Raise a ConfigError naming the field and the fix for a config that cannot work."""
     cfg.check_positive(config, "total_steps", "num_envs", "num_steps", "num_minibatches",
-                       "update_epochs", "learning_rate", "max_grad_norm", "adam_eps")
+                       "update_epochs", "learning_rate", "max_grad_norm", "adam_eps", "rnn_size")
     cfg.check_unit_interval(config, "gamma", "gae_lambda")
     cfg.check(config.clip_eps > 0, config, "clip_eps", "must be > 0 (0.1-0.3 is usual)")
-    cfg.check(config.ent_coef >= 0, config, "ent_coef", "must be >= 0")
+    cfg.check(config.ent_coef >= 0, config, "ent_coef", "must be >= 0 (it is a bonus on entropy)")
     cfg.check(config.vf_coef >= 0, config, "vf_coef", "must be >= 0")
+    cfg.check(config.kl_target > 0, config, "kl_target", "must be > 0 (0.003-0.03 is usual)")
+    cfg.check(config.kl_coef > 0, config, "kl_coef", "must be > 0 (the initial KL penalty)")
+    cfg.check(config.objective in ("clip", "kl"), config, "objective", "choose 'clip' or 'kl'")
     batch = config.num_envs * config.num_steps
-    cfg.check(
-        batch % config.num_minibatches == 0, config, "num_minibatches",
-        f"must divide the batch num_envs * num_steps = {batch}; "
-        f"try one of {[d for d in range(1, min(batch, 64) + 1) if batch % d == 0]}",
-    )
+    if config.recurrent:
+        cfg.check(
+            config.num_envs % config.num_minibatches == 0, config, "num_minibatches",
+            f"recurrent minibatches are whole env sequences, so num_minibatches must divide "
+            f"num_envs={config.num_envs} (splitting otherwise would cut sequences); try one of "
+            f"{[d for d in range(1, config.num_envs + 1) if config.num_envs % d == 0]}",
+        )
+        cfg.check(config.network in ("auto", "mlp"), config, "network",
+                  "the recurrent core runs on an MLP torso; use network=mlp")
+    else:
+        cfg.check(
+            batch % config.num_minibatches == 0, config, "num_minibatches",
+            f"must divide the batch num_envs * num_steps = {batch}; "
+            f"try one of {[d for d in range(1, min(batch, 64) + 1) if batch % d == 0]}",
+        )
     cfg.check(len(config.hidden_sizes) > 0 and all(h > 0 for h in config.hidden_sizes),
               config, "hidden_sizes", "must be a non-empty list of positive sizes, e.g. 64,64")
     try:
@@ -123,9 +133,8 @@ def validate(config: PPOConfig, env, env_params) -> None:
     if config.network == "cnn":
         cfg.check(len(obs_shape) == 3, config, "network",
                   f"the cnn needs image observations (H, W, C); this env's are {obs_shape}")
-    steps_per_iteration = batch
-    cfg.check(config.total_steps >= steps_per_iteration, config, "total_steps",
-              f"must be at least one iteration, num_envs * num_steps = {steps_per_iteration}")
+    cfg.check(config.total_steps >= batch, config, "total_steps",
+              f"must be at least one iteration, num_envs * num_steps = {batch}")
     space = env.action_space(env_params)
     if not isinstance(space, (envs.Discrete, envs.Box)):
         raise cfg.ConfigError(f"PPO supports Discrete and Box action spaces, not {space!r}.")
@@ -135,148 +144,182 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
     validate(config, env, env_params)
     action_space = env.action_space(env_params)
     discrete = isinstance(action_space, envs.Discrete)
+    action_dim = action_space.n if discrete else int(action_space.shape[0])
     obs_shape = tuple(env.observation_space(env_params).shape)
-    torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
-    network = ActorCritic(
-        action_dim=action_space.n if discrete else int(action_space.shape[0]),
-        discrete=discrete,
-        torso=torso,
-        hidden_sizes=config.hidden_sizes,
-        activation=config.activation if torso == "mlp" or config.activation != "tanh" else "relu",
-        shared_torso=config.shared_torso or torso == "cnn",
-        init_log_std=config.init_log_std,
-    )
     num_envs, num_steps = config.num_envs, config.num_steps
     batch_size = num_envs * num_steps
-    minibatch_size = batch_size // config.num_minibatches
     num_iterations = max(config.total_steps // batch_size, 1)
-    vmap_reset = jax.vmap(env.reset, in_axes=(0, None))
-    vmap_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
-    def optimizer(hp, learning_rate):
-        return optax.chain(
-            optax.clip_by_global_norm(hp["max_grad_norm"]),
-            optax.scale_by_adam(eps=hp["adam_eps"]),
-            optax.scale(-learning_rate),
+    if config.recurrent:
+        network = RecurrentActorCritic(
+            action_dim=action_dim, discrete=discrete, hidden_sizes=config.hidden_sizes,
+            activation=config.activation, rnn_size=config.rnn_size,
+            init_log_std=config.init_log_std,
+        )
+    else:
+        torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
+        network = ActorCritic(
+            action_dim=action_dim, discrete=discrete, torso=torso,
+            hidden_sizes=config.hidden_sizes,
+            # The tanh default suits MLPs; the MinAtar CNN is a ReLU network.
+            activation="relu" if torso == "cnn" and config.activation == "tanh" else config.activation,
+            shared_torso=config.shared_torso or torso == "cnn",
+            init_log_std=config.init_log_std,
         )
 
     def init(key, hparams=None) -> PPOState:
         hp = cfg.traced_hparams(config, hparams)
         key, net_key, env_key = jax.random.split(key, 3)
-        obs, env_state = vmap_reset(jax.random.split(env_key, num_envs), env_params)
-        params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
+        batch = reset_envs(env, env_params, env_key, num_envs)
+        if config.recurrent:
+            hidden = network.initial_hidden(num_envs)
+            params = network.init(net_key, hidden, batch.obs, batch.first)
+        else:
+            hidden = None
+            params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
         return PPOState(
             params=params,
-            opt_state=optimizer(hp, hp["learning_rate"]).init(params),
+            opt_state=optim.adam(hp["learning_rate"], hp["max_grad_norm"], hp["adam_eps"]).init(params),
             obs_stats=RunningStats.create(obs_shape) if config.normalize_observations else None,
             reward_stats=RunningStats.create() if config.scale_rewards else None,
             running_returns=jnp.zeros(num_envs) if config.scale_rewards else None,
-            env_state=env_state,
-            obs=obs,
+            envs=batch,
+            hidden=hidden,
+            kl_coef=hp["kl_coef"],
             key=key,
             iteration=jnp.zeros((), jnp.int32),
             env_steps=jnp.zeros((), jnp.int32),
             hparams=hp,
         )
 
-    def rollout(state: PPOState):
-        """`num_steps` steps of every env. Only the actor runs per step (values are
-        computed afterwards in one batched pass)."""
+    def rollout_policy(params, obs_stats):
+        """The acting function `collect` calls each step (only the actor runs for
+        feed-forward policies; values come afterwards in one batched pass)."""
 
-        def step(carry, _):
-            env_state, obs, key = carry
-            key, act_key, env_key = jax.random.split(key, 3)
-            dist = network.apply(state.params, normalize(obs, state.obs_stats),
-                                 method=ActorCritic.policy)
-            action, log_prob = dist.sample_and_log_prob(seed=act_key)
-            next_obs, env_state, reward, terminated, truncated, info = vmap_step(
-                jax.random.split(env_key, num_envs), env_state, action, env_params
-            )
-            transition = Transition(
-                obs=obs, action=action, log_prob=log_prob,
-                reward=reward.astype(jnp.float32), terminated=terminated, truncated=truncated,
-                final_obs=info["final_obs"],
-                episode_done=info["episode_done"], episode_return=info["episode_return"],
-                episode_length=info["episode_length"],
-            )
-            return (env_state, next_obs, key), transition
+        def policy(hidden, obs, first, key):
+            obs = normalize(obs, obs_stats)
+            if config.recurrent:
+                hidden, dist, _ = network.apply(params, hidden, obs, first)
+            else:
+                dist = network.apply(params, obs, method=ActorCritic.policy)
+            action, log_prob = dist.sample_and_log_prob(seed=key)
+            return hidden, action, log_prob
 
-        (env_state, obs, key), trajectory = jax.lax.scan(
-            step, (state.env_state, state.obs, state.key), None, length=num_steps
-        )
-        return state.replace(env_state=env_state, obs=obs, key=key), trajectory
+        return policy
 
-    def loss_fn(params, hp, batch):
-        obs, action, old_log_prob, old_value, advantage, target = batch
-        dist, value = network.apply(params, obs)
-        log_prob = dist.log_prob(action)
-        log_ratio = log_prob - old_log_prob
-        ratio = jnp.exp(log_ratio)
+    def unroll(params, hidden, obs, first, final_obs):
+        """Replay a recurrent policy over sequences `(T, B, ...)` from `hidden` `(B, H)`,
+        resetting where `first`. Returns `(dists, values, next_values, hiddens)` with
+        `hiddens[t]` the state *entering* step t (after any reset)."""
+
+        def step(h, xs):
+            o, f, fo = xs
+            h_in = jnp.where(f[:, None], 0.0, h)
+            h_out, dist, value = network.apply(params, h_in, o, jnp.zeros_like(f))
+            next_value = network.apply(params, h_out, fo, method=RecurrentActorCritic.value_after)
+            return h_out, (dist, value, next_value, h_in)
+
+        _, (dists, values, next_values, hiddens) = jax.lax.scan(step, hidden, (obs, first, final_obs))
+        return dists, values, next_values, hiddens
+
+    def evaluate_batch(params, batch):
+        """Distributions and values for a minibatch: flat samples or sequences."""
+        if config.recurrent:
+            dists, values, _, _ = unroll(params, batch["hidden"], batch["obs"], batch["first"],
+                                         batch["obs"])
+            return dists, values
+        return network.apply(params, batch["obs"])
+
+    def loss_fn(params, hp, kl_coef, batch):
+        dist, value = evaluate_batch(params, batch)
+        log_ratio = dist.log_prob(batch["action"]) - batch["log_prob"]
+        advantages = batch["advantage"]
         if config.normalize_advantages:
-            advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-        clip_eps = hp["clip_eps"]
-        policy_loss = -jnp.minimum(
-            ratio * advantage, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantage
-        ).mean()
-        value_error = jnp.square(value - target)
+            advantages = losses.normalize_advantages(advantages)
+        if config.objective == "kl":
+            policy_loss = losses.kl_penalty_loss(log_ratio, advantages, kl_coef)
+        else:
+            policy_loss = losses.clipped_surrogate_loss(log_ratio, advantages, hp["clip_eps"])
         if config.clip_value_loss:
-            clipped = old_value + jnp.clip(value - old_value, -clip_eps, clip_eps)
-            value_error = jnp.maximum(value_error, jnp.square(clipped - target))
-        value_loss = 0.5 * value_error.mean()
+            v_loss = losses.value_loss(value, batch["target"], batch["value"], hp["clip_eps"])
+        else:
+            v_loss = losses.value_loss(value, batch["target"])
         entropy = dist.entropy().mean()
-        loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy
-        stats = {
+        loss = policy_loss + hp["vf_coef"] * v_loss - hp["ent_coef"] * entropy
+        return loss, {
             "policy_loss": policy_loss,
-            "value_loss": value_loss,
+            "value_loss": v_loss,
             "entropy": entropy,
-            "approx_kl": ((ratio - 1.0) - log_ratio).mean(),
-            "clip_fraction": (jnp.abs(ratio - 1.0) > clip_eps).mean(),
+            "approx_kl": losses.approx_kl(log_ratio).mean(),
+            "clip_fraction": (jnp.abs(jnp.exp(log_ratio) - 1.0) > hp["clip_eps"]).mean(),
         }
-        return loss, stats
+
+    def minibatches(batch, key):
+        """Shuffle and split: transitions for feed-forward policies (arrays `(T*N, ...)`),
+        whole env sequences for recurrent ones (arrays `(T, N, ...)`, split along N)."""
+        if config.recurrent:
+            order = jax.random.permutation(key, num_envs)
+            size = num_envs // config.num_minibatches
+
+            def split(name, x):
+                axis = 0 if name == "hidden" else 1
+                x = jnp.take(x, order, axis=axis)
+                shape = x.shape[:axis] + (config.num_minibatches, size) + x.shape[axis + 1:]
+                return jnp.moveaxis(x.reshape(shape), axis, 0)
+
+            return {name: split(name, x) for name, x in batch.items()}
+        order = jax.random.permutation(key, batch_size)
+        size = batch_size // config.num_minibatches
+        return {
+            name: jnp.take(x.reshape((batch_size,) + x.shape[2:]), order, axis=0).reshape(
+                (config.num_minibatches, size) + x.shape[2:])
+            for name, x in batch.items() if name != "hidden"
+        }
 
     def learn(state: PPOState, batch, key):
-        """`update_epochs` x `num_minibatches` gradient steps over the flattened batch."""
+        """`update_epochs` x `num_minibatches` gradient steps; then adapt the KL penalty."""
         hp = state.hparams
-        if config.anneal_lr:
-            fraction = 1.0 - state.iteration.astype(jnp.float32) / num_iterations
-            learning_rate = hp["learning_rate"] * jnp.maximum(fraction, 0.0)
-        else:
-            learning_rate = hp["learning_rate"]
-        tx = optimizer(hp, learning_rate)
+        learning_rate = optim.linear_decay(hp["learning_rate"], state.iteration, num_iterations,
+                                           config.anneal_lr)
+        tx = optim.adam(learning_rate, hp["max_grad_norm"], hp["adam_eps"])
 
         def minibatch_step(carry, minibatch):
             params, opt_state = carry
-            grads, stats = jax.grad(loss_fn, has_aux=True)(params, hp, minibatch)
+            grads, stats = jax.grad(loss_fn, has_aux=True)(params, hp, state.kl_coef, minibatch)
             updates, opt_state = tx.update(grads, opt_state, params)
-            params = optax.apply_updates(params, updates)
             stats["grad_norm"] = optax.tree.norm(grads)
-            return (params, opt_state), stats
+            return (optax.apply_updates(params, updates), opt_state), stats
 
         def epoch(carry, epoch_key):
-            permutation = jax.random.permutation(epoch_key, batch_size)
-            minibatches = jax.tree.map(
-                lambda x: jnp.take(x, permutation, axis=0).reshape(
-                    (config.num_minibatches, minibatch_size) + x.shape[1:]
-                ),
-                batch,
-            )
-            return jax.lax.scan(minibatch_step, carry, minibatches)
+            return jax.lax.scan(minibatch_step, carry, minibatches(batch, epoch_key))
 
         (params, opt_state), stats = jax.lax.scan(
             epoch, (state.params, state.opt_state), jax.random.split(key, config.update_epochs)
         )
         stats = jax.tree.map(jnp.mean, stats)
-        stats["learning_rate"] = learning_rate
-        return state.replace(params=params, opt_state=opt_state), stats
+        kl_coef = state.kl_coef
+        if config.objective == "kl":
+            kl_coef = losses.adapt_kl_coef(kl_coef, stats["approx_kl"], hp["kl_target"])
+        stats.update(learning_rate=learning_rate, kl_coef=kl_coef)
+        return state.replace(params=params, opt_state=opt_state, kl_coef=kl_coef), stats
 
     def update(state: PPOState):
-        state, traj = rollout(state)
         hp = state.hparams
-        # Normalise with the statistics the policy used during the rollout, then one
-        # batched critic pass over the observations and the observations that followed.
-        obs_and_final = normalize(jnp.stack([traj.obs, traj.final_obs]), state.obs_stats)
-        values_both = network.apply(state.params, obs_and_final, method=ActorCritic.value)
-        values, next_values = values_both[0], values_both[1]
+        key, rollout_key, learn_key = jax.random.split(state.key, 3)
+        initial_hidden = state.hidden
+        batch_envs, hidden, traj = collect(
+            env, env_params, rollout_policy(state.params, state.obs_stats), state.hidden,
+            state.envs, rollout_key, num_steps,
+        )
+        # Normalise with the statistics the policy used during the rollout.
+        obs = normalize(traj.obs, state.obs_stats)
+        final_obs = normalize(traj.final_obs, state.obs_stats)
+        if config.recurrent:
+            _, values, next_values, _ = unroll(state.params, initial_hidden, obs, traj.first, final_obs)
+        else:
+            # One batched critic pass over the observations and the ones that followed.
+            both = network.apply(state.params, jnp.stack([obs, final_obs]), method=ActorCritic.value)
+            values, next_values = both[0], both[1]
         rewards = traj.reward
         if config.scale_rewards:
             rewards, running_returns, reward_stats = scale_rewards(
@@ -284,42 +327,41 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
                 jnp.logical_or(traj.terminated, traj.truncated), hp["gamma"],
             )
             state = state.replace(running_returns=running_returns, reward_stats=reward_stats)
-        advantages, targets = gae(
-            rewards, values, next_values, traj.terminated, traj.truncated,
-            hp["gamma"], hp["gae_lambda"],
-        )
-        flat = lambda x: x.reshape((batch_size,) + x.shape[2:])
-        batch = tuple(map(flat, (obs_and_final[0], traj.action, traj.log_prob, values, advantages, targets)))
-        key, learn_key = jax.random.split(state.key)
-        state, stats = learn(state.replace(key=key), batch, learn_key)
+        advantages, targets = gae(rewards, values, next_values, traj.terminated, traj.truncated,
+                                  hp["gamma"], hp["gae_lambda"])
+        batch = {"obs": obs, "first": traj.first, "action": traj.action, "log_prob": traj.log_prob,
+                 "value": values, "advantage": advantages, "target": targets}
+        if config.recurrent:
+            batch["hidden"] = initial_hidden
+        state = state.replace(envs=batch_envs, hidden=hidden, key=key)
+        state, stats = learn(state, batch, learn_key)
         if config.normalize_observations:
             # Statistics move after the update so stored log-probs and the loss agree.
             state = state.replace(obs_stats=state.obs_stats.update(traj.obs))
-        episodes = traj.episode_done.sum()
-        metrics = {
-            "episode_return": jnp.where(traj.episode_done, traj.episode_return, 0.0).sum()
-            / jnp.maximum(episodes, 1),
-            "episode_length": jnp.where(traj.episode_done, traj.episode_length, 0).sum()
-            / jnp.maximum(episodes, 1),
-            "episodes": episodes,
-            "value_mean": values.mean(),
-            **stats,
-        }
-        state = state.replace(
-            iteration=state.iteration + 1, env_steps=state.env_steps + batch_size
-        )
-        return state, metrics
+        state = state.replace(iteration=state.iteration + 1, env_steps=state.env_steps + batch_size)
+        return state, {**episode_metrics(traj), "value_mean": values.mean(), **stats}
 
-    def act(policy_params, obs, key, deterministic: bool = False):
-        norm_obs = normalize(obs, policy_params["obs_stats"])
-        dist = network.apply(policy_params["network"], norm_obs, method=ActorCritic.policy)
-        if deterministic:
-            return dist.mode()
-        return dist.sample(seed=key)
+    def act(policy_params, obs, key, deterministic: bool = False, hidden=None, first=None):
+        """One observation -> action. Recurrent policies also take and return the hidden
+        state: `act(p, obs, key, deterministic, hidden, first) -> (action, hidden)`, with
+        `hidden=None` meaning the start of an episode."""
+        obs = normalize(obs, policy_params["obs_stats"])
+        if config.recurrent:
+            if hidden is None:
+                hidden, first = network.initial_hidden(1)[0], True
+            first = jnp.asarray(True if first is None else first)
+            new_hidden, dist, _ = network.apply(policy_params["network"], hidden[None], obs[None],
+                                                first[None])
+            action = dist.mode()[0] if deterministic else dist.sample(seed=key)[0]
+            return action, new_hidden[0]
+        dist = network.apply(policy_params["network"], obs, method=ActorCritic.policy)
+        return dist.mode() if deterministic else dist.sample(seed=key)
 
     def value(policy_params, obs):
-        norm_obs = normalize(obs, policy_params["obs_stats"])
-        return network.apply(policy_params["network"], norm_obs, method=ActorCritic.value)
+        if config.recurrent:
+            raise NotImplementedError("a recurrent value needs a hidden state; use extras['unroll']")
+        obs = normalize(obs, policy_params["obs_stats"])
+        return network.apply(policy_params["network"], obs, method=ActorCritic.value)
 
     def policy_params(state: PPOState):
         return {"network": state.params, "obs_stats": state.obs_stats}
@@ -327,6 +369,9 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
     return Agent(
         algo="ppo", config=config, env=env, env_params=env_params, init=init, update=update,
         act=act, policy_params=policy_params, steps_per_iteration=batch_size, value=value,
+        recurrent=config.recurrent,
+        extras={"network": network, "unroll": unroll, "rollout_policy": rollout_policy},
     )
+
 
 Config = PPOConfig

@@ -1,0 +1,35 @@
+"""Optimizers whose numeric hyperparameters are traced values from the train state, so one
+compiled program serves a whole sweep (an optax transform built inside the update closes
+over the traced scalars; its state layout does not depend on them)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import optax
+
+
+def linear_decay(value, iteration, num_iterations: int, enabled: bool):
+    """`value * (1 - iteration / num_iterations)` (floored at 0) if enabled, else `value`."""
+    if not enabled:
+        return value
+    fraction = 1.0 - jnp.asarray(iteration, jnp.float32) / num_iterations
+    return value * jnp.maximum(fraction, 0.0)
+
+
+def adam(learning_rate, max_grad_norm, eps=1e-5):
+    """Global-norm gradient clipping, then Adam."""
+    return optax.chain(
+        optax.clip_by_global_norm(max_grad_norm),
+        optax.scale_by_adam(eps=eps),
+        optax.scale(-learning_rate),
+    )
+
+
+def rmsprop(learning_rate, max_grad_norm, decay=0.99, eps=1e-5):
+    """Global-norm gradient clipping, then RMSProp (A2C's classic optimizer). The epsilon
+    is added outside the square root, as in PyTorch's RMSprop (which SB3's A2C uses)."""
+    return optax.chain(
+        optax.clip_by_global_norm(max_grad_norm),
+        optax.scale_by_rms(decay=decay, eps=eps, eps_in_sqrt=False),
+        optax.scale(-learning_rate),
+    )

@@ -1,0 +1,97 @@
+"""Experience collection shared by the on-policy algorithms (PPO, A2C, REINFORCE,
+recurrent PPO): one `lax.scan` over `num_steps` steps of `num_envs` vectorised envs.
+
+The policy is a function `(policy_carry, obs, first, key) -> (policy_carry, action,
+log_prob)` over a batch of observations `(num_envs, *obs_shape)`. `first[i]` says that
+`obs[i]` starts a new episode (recurrent policies reset their hidden state there);
+feed-forward policies ignore both `policy_carry` and `first`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class Trajectory:
+    """Time-major arrays `(num_steps, num_envs, ...)`.
+
+    obs: raw observation the policy saw; first: obs starts an episode;
+    action, log_prob: what the policy sampled (unclipped) and its log-probability;
+    reward, terminated, truncated: from the env; final_obs: the observation that followed
+    the action within the same episode (before any auto-reset);
+    episode_done / episode_return / episode_length: finished-episode statistics.
+    """
+
+    obs: jax.Array
+    first: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    final_obs: jax.Array
+    episode_done: jax.Array
+    episode_return: jax.Array
+    episode_length: jax.Array
+
+
+@struct.dataclass
+class EnvBatch:
+    """The live state of `num_envs` envs between rollouts."""
+
+    env_state: Any
+    obs: jax.Array  # (num_envs, *obs_shape)
+    first: jax.Array  # (num_envs,) bool: obs starts an episode
+
+
+def reset_envs(env, env_params, key, num_envs: int) -> EnvBatch:
+    obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, num_envs), env_params)
+    return EnvBatch(env_state=env_state, obs=obs, first=jnp.ones(num_envs, bool))
+
+
+def collect(env, env_params, policy: Callable, policy_carry, envs_: EnvBatch, key, num_steps: int):
+    """Run `policy` for `num_steps` steps in every env.
+
+    Returns `(envs, policy_carry, trajectory)`.
+    """
+    num_envs = envs_.first.shape[0]
+    vmap_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    def step(carry, step_key):
+        batch, policy_carry = carry
+        act_key, env_key = jax.random.split(step_key)
+        policy_carry, action, log_prob = policy(policy_carry, batch.obs, batch.first, act_key)
+        next_obs, env_state, reward, terminated, truncated, info = vmap_step(
+            jax.random.split(env_key, num_envs), batch.env_state, action, env_params
+        )
+        transition = Trajectory(
+            obs=batch.obs, first=batch.first, action=action, log_prob=log_prob,
+            reward=reward.astype(jnp.float32), terminated=terminated, truncated=truncated,
+            final_obs=info["final_obs"], episode_done=info["episode_done"],
+            episode_return=info["episode_return"], episode_length=info["episode_length"],
+        )
+        done = jnp.logical_or(terminated, truncated)
+        return (EnvBatch(env_state, next_obs, done), policy_carry), transition
+
+    (envs_, policy_carry), trajectory = jax.lax.scan(
+        step, (envs_, policy_carry), jax.random.split(key, num_steps)
+    )
+    return envs_, policy_carry, trajectory
+
+
+def episode_metrics(trajectory: Trajectory) -> dict[str, jax.Array]:
+    """Mean return and length of the episodes that finished in the trajectory, and their
+    count (0 when none finished: the driver then logs no return for the iteration)."""
+    done = trajectory.episode_done
+    episodes = done.sum()
+    denominator = jnp.maximum(episodes, 1)
+    return {
+        "episode_return": jnp.where(done, trajectory.episode_return, 0.0).sum() / denominator,
+        "episode_length": jnp.where(done, trajectory.episode_length, 0).sum() / denominator,
+        "episodes": episodes,
+    }
