@@ -202,22 +202,27 @@ class PrioritizedBufferState:
         return self.tree[self.num_leaves : self.num_leaves + self.capacity]
 
 
+def _last_occurrence(slots):
+    """Bool `(B,)`: True where `slots[i]` does not appear again later in the batch. A stable
+    sort groups equal slots in batch order; the last of each run is the last occurrence.
+    O(B log B), independent of the capacity."""
+    order = jnp.argsort(slots, stable=True)
+    sorted_slots = slots[order]
+    last_of_run = jnp.concatenate([sorted_slots[1:] != sorted_slots[:-1], jnp.array([True])])
+    return jnp.zeros(slots.shape, bool).at[order].set(last_of_run)
+
+
 def _tree_set(tree, slots, values, keep):
     """Set leaves `slots` (B,) to `values` (B,) where `keep`, then recompute their
     ancestors level by level (log2 L vectorised steps, each a gather and a scatter).
 
     Duplicate slots: the last occurrence in the batch wins. XLA leaves the order of
-    duplicate scatter writes unspecified, so earlier duplicates are dropped explicitly:
-    a stable sort groups equal slots in batch order and only the last of each run is
-    written. Ancestors shared by several slots all receive the same sum, so those
-    duplicate writes are harmless.
+    duplicate scatter writes unspecified (CPU happens to apply them in order, GPU need not),
+    so earlier duplicates are dropped explicitly (`_last_occurrence`). Ancestors shared by
+    several slots all receive the same sum, so those duplicate writes are harmless.
     """
     num_leaves = tree.shape[0] // 2
-    order = jnp.argsort(slots, stable=True)
-    sorted_slots = slots[order]
-    last_of_run = jnp.concatenate([sorted_slots[1:] != sorted_slots[:-1], jnp.array([True])])
-    is_last = jnp.zeros(slots.shape, bool).at[order].set(last_of_run)
-    keep = keep & is_last
+    keep = keep & _last_occurrence(slots)
     node = num_leaves + jnp.clip(slots, 0, num_leaves - 1)
     # Dropped writes go out of bounds and are discarded by mode="drop".
     tree = tree.at[jnp.where(keep, node, tree.shape[0])].set(values.astype(tree.dtype), mode="drop")

@@ -93,15 +93,18 @@ def test_jit_and_vmap_over_independent_buffers():
         return state, sampled, indices
 
     states = jax.vmap(lambda _: uniform_init(EXAMPLE, capacity))(jnp.arange(num))
-    batches = [jax.tree.map(lambda *x: np.stack(x), *[_batch(np.arange(B) + 100 * s + 10 * r) for s in range(num)])
-               for r in range(2)]
+    batches = [
+        jax.tree.map(lambda *x: np.stack(x), *[_batch(np.arange(B) + 100 * s + 10 * r) for s in range(num)])
+        for r in range(2)
+    ]
     keys = jax.random.split(jax.random.PRNGKey(1), (2, num))
     vstep = jax.jit(jax.vmap(step))
     singles = [uniform_init(EXAMPLE, capacity) for _ in range(num)]
     for r in range(2):
         states, sampled, indices = vstep(states, batches[r], keys[r])
         for s in range(num):
-            singles[s], ref_sampled, ref_indices = step(singles[s], jax.tree.map(lambda x: x[s], batches[r]), keys[r, s])
+            one_batch = jax.tree.map(lambda x: x[s], batches[r])
+            singles[s], ref_sampled, ref_indices = step(singles[s], one_batch, keys[r, s])
             np.testing.assert_array_equal(indices[s], ref_indices)
             np.testing.assert_array_equal(sampled["action"][s], ref_sampled["action"])
     for s in range(num):
@@ -167,7 +170,8 @@ def test_prioritized_alpha_zero_is_uniform():
 def test_importance_weights_match_numpy_reference(beta):
     td = np.array([0.3, 1.0, 2.5, 0.01, 0.8, 5.0], np.float32)
     state = _filled(8, 6, td, alpha=0.6)
-    _, indices, weights = jax.jit(prioritized_sample, static_argnums=2)(state, jax.random.PRNGKey(3), 16, beta)
+    sample_fn = jax.jit(prioritized_sample, static_argnums=2)
+    _, indices, weights = sample_fn(state, jax.random.PRNGKey(3), 16, beta)
     p = (np.abs(td).astype(np.float64) + 1e-6) ** 0.6
     P = p / p.sum()
     w = (6 * P[np.asarray(indices)]) ** -beta
@@ -214,6 +218,15 @@ def test_duplicate_indices_last_write_wins_and_invalid_slots_ignored():
     np.testing.assert_allclose(state.priorities(), [3.0, 2.0, 0.25, 1.0, 0, 0, 0, 0])
     assert float(state.tree[1]) == pytest.approx(6.25)
     assert float(state.max_priority) == pytest.approx(9.0)  # max over every valid write
+
+
+def test_last_occurrence_mask_matches_numpy():
+    """The explicit de-duplication behind last-write-wins (XLA:CPU applies duplicate
+    scatter writes in order anyway, so the update test alone cannot catch its loss)."""
+    rng = np.random.default_rng(0)
+    slots = rng.integers(0, 6, 40)
+    reference = np.array([slots[i] not in slots[i + 1:] for i in range(len(slots))])
+    np.testing.assert_array_equal(jax.jit(buffers._last_occurrence)(jnp.asarray(slots)), reference)
 
 
 def _check_tree(tree, reference, num_leaves):
@@ -267,9 +280,9 @@ def test_prioritized_sampling_survives_round_off_at_segment_edges():
 def test_sum_tree_descent_at_exact_segment_edges():
     """Targets exactly on (and by round-off just past) the edges of the mass: the random
     draws almost never hit these, so the descent is checked directly."""
-    state = prioritized_add(prioritized_init(EXAMPLE, 16), _batch(np.arange(5)))
-    state = set_priorities(state, jnp.arange(5), jnp.array([1.0, 0.0, 2.0, 0.0, 1.0]))
-    # Leaves 1 and 3 are zero-priority holes; slots 5..15 are empty. Total = 4.
+    state = prioritized_add(prioritized_init(EXAMPLE, 16), _batch(np.arange(6)))
+    state = set_priorities(state, jnp.arange(6), jnp.array([1.0, 0.0, 2.0, 0.0, 1.0, 0.0]))
+    # Slots 1, 3 and 5 (the last filled one) hold zero priority; 6..15 are empty. Total = 4.
     targets = jnp.array([0.0, 1.0, 2.9, 3.0, 4.0, 4.0 * (1 + 1e-6), 1e9])
     indices = jax.jit(buffers._find_leaves)(state.tree, targets, state.size)
     np.testing.assert_array_equal(indices, [0, 2, 2, 4, 4, 4, 4])
@@ -315,7 +328,8 @@ def _nstep_stream(seed, T, kind):
 @pytest.mark.parametrize("n", [1, 3, 5])
 def test_n_step_targets_match_numpy_reference(n):
     gamma, T = 0.9, 18
-    streams = [_nstep_stream(i, T, kind) for i, kind in enumerate(["none", "terminated", "truncated", "mixed"])]
+    kinds = ["none", "terminated", "truncated", "mixed"]
+    streams = [_nstep_stream(i, T, kind) for i, kind in enumerate(kinds)]
     rewards, terminated, truncated = (np.stack(x, axis=1) for x in zip(*streams))  # (T, 4)
     out = jax.jit(n_step_targets, static_argnums=4)(rewards, terminated, truncated, gamma, n)
     for i, stream in enumerate(streams):
@@ -357,11 +371,13 @@ def test_n_step_transitions_pick_the_bootstrap_observation_and_fit_the_buffer():
     truncated = np.zeros((T, N), bool)
     terminated[2, 0] = True
     truncated[4, 1] = True
-    tr = jax.jit(n_step_transitions, static_argnums=7)(obs, actions, rewards, terminated, truncated, final_obs, gamma, n)
+    args = (obs, actions, rewards, terminated, truncated, final_obs, gamma, n)
+    tr = jax.jit(n_step_transitions, static_argnums=7)(*args)
     targets = n_step_targets(rewards, terminated, truncated, gamma, n)
     for t in range(T):
         for i in range(N):
-            np.testing.assert_array_equal(tr["next_obs"][t, i], final_obs[int(targets.bootstrap_indices[t, i]), i])
+            k = int(targets.bootstrap_indices[t, i])
+            np.testing.assert_array_equal(tr["next_obs"][t, i], final_obs[k, i])
     np.testing.assert_array_equal(tr["next_obs"][3, 1], final_obs[4, 1])  # truncated at 4: its final obs
     assert float(tr["discount"][3, 1]) == pytest.approx(gamma**2)
     assert float(tr["discount"][1, 0]) == 0.0
