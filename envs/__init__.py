@@ -26,6 +26,8 @@ from envs.wrappers import (
     EpisodeStatistics,
     EpisodeStatisticsState,
     FlattenObservation,
+    ObservationSubset,
+    POSITION_INDICES,
     is_image_space,
 )
 
@@ -41,6 +43,7 @@ __all__ = [
     "Discrete",
     "Box",
     "FlattenObservation",
+    "ObservationSubset",
     "ClipAction",
     "AutoReset",
     "EpisodeStatistics",
@@ -124,6 +127,7 @@ def make(
     wrap: bool = True,
     backend: str | None = None,
     episode_length: int | None = None,
+    hide_velocity: bool = False,
     **kwargs: Any,
 ) -> tuple[Environment, Any]:
     """Make the environment ``name``; returns ``(env, env_params)``.
@@ -135,6 +139,8 @@ def make(
         adapter: no auto-reset and no episode statistics.
       backend, episode_length: Brax physics backend and time limit (Brax ids only;
         defaults: fastest backend for the device, 1000 steps).
+      hide_velocity: observe positions only (partial observability, so memory matters);
+        for the ids in ``envs.wrappers.POSITION_INDICES``.
       **kwargs: forwarded to ``gymnax.make`` / ``brax.envs.get_environment`` / the
         native factory.
     """
@@ -168,6 +174,12 @@ def make(
         env, params = make_gymnax(name, **kwargs)
     else:
         raise _unknown(name)
+    if hide_velocity:
+        if name not in POSITION_INDICES:
+            raise ValueError(
+                f"hide_velocity=True is defined for {', '.join(POSITION_INDICES)}, not {name!r}."
+            )
+        env = ObservationSubset(env, POSITION_INDICES[name])
     if wrap:
         env = standard_wrappers(env, params)
     return env, params

@@ -153,3 +153,41 @@ class EpisodeStatistics(Wrapper):
             jnp.where(done, jnp.int32(0), length),
         )
         return obs, new_state, reward, terminated, truncated, info
+
+
+# Observation indices that are positions (not velocities), for the envs where hiding the
+# velocities makes a memoryless policy insufficient.
+POSITION_INDICES: dict[str, tuple[int, ...]] = {
+    "CartPole-v1": (0, 2),  # cart position, pole angle (hides both velocities)
+    "Pendulum-v1": (0, 1),  # cos and sin of the angle (hides the angular velocity)
+    "Acrobot-v1": (0, 1, 2, 3),  # cos/sin of both joint angles (hides both velocities)
+    "MountainCar-v0": (0,),  # position (hides the velocity)
+    "MountainCarContinuous-v0": (0,),
+}
+
+
+class ObservationSubset(Wrapper):
+    """Partial observability: keep only the observation entries at `indices` (a 1-D
+    observation is assumed). `envs.make(ID, hide_velocity=True)` uses it to show only
+    positions, so the agent must infer velocities from memory."""
+
+    def __init__(self, env: Environment, indices: tuple[int, ...]):
+        super().__init__(env)
+        self._indices = np.asarray(indices, np.int32)
+
+    def _subset(self, obs):
+        return jnp.take(obs, self._indices, axis=-1)
+
+    def reset(self, key, params=None):
+        obs, state = self._env.reset(key, params)
+        return self._subset(obs), state
+
+    def step(self, key, state, action, params=None) -> StepResult:
+        obs, state, reward, terminated, truncated, info = self._env.step(key, state, action, params)
+        if "final_obs" in info:
+            info = {**info, "final_obs": self._subset(info["final_obs"])}
+        return self._subset(obs), state, reward, terminated, truncated, info
+
+    def observation_space(self, params=None) -> Box:
+        space = self._env.observation_space(params)
+        return Box(space.low[self._indices], space.high[self._indices], (len(self._indices),), np.float32)

@@ -181,3 +181,27 @@ def check_unit_interval(config, *fields: str, open_low=False) -> None:
         value = getattr(config, field)
         ok = (0 < value <= 1) if open_low else (0 <= value <= 1)
         check(ok, config, field, f"must be in {'(0' if open_low else '[0'}, 1]")
+
+
+def check_network(config, obs_shape) -> None:
+    """The network fields every actor-critic config has: hidden_sizes, activation, network."""
+    from jaxrl.networks import ACTIVATIONS
+
+    check(len(config.hidden_sizes) > 0 and all(h > 0 for h in config.hidden_sizes),
+          config, "hidden_sizes", "must be a non-empty list of positive sizes, e.g. 64,64")
+    check(config.activation in ACTIVATIONS, config, "activation",
+          f"choose one of {sorted(ACTIVATIONS)}")
+    check(config.network in ("auto", "mlp", "cnn"), config, "network", "choose 'auto', 'mlp' or 'cnn'")
+    if config.network == "cnn":
+        check(len(obs_shape) == 3, config, "network",
+              f"the cnn needs image observations (H, W, C); this env's are {tuple(obs_shape)}")
+
+
+def check_action_space(config, space, allowed: tuple[str, ...]) -> None:
+    """Raise unless the env's action space kind ("discrete" / "continuous") is allowed."""
+    kind = "discrete" if hasattr(space, "n") else "continuous"
+    if kind not in allowed:
+        raise ConfigError(
+            f"{type(config).__name__} supports {' and '.join(allowed)} action spaces; this env's "
+            f"action space is {space!r} ({kind})."
+        )

@@ -209,6 +209,39 @@ class ActorCritic(nn.Module):
         return self.policy(obs, action_mask), self.value(obs)
 
 
+def build_actor_critic(obs_shape, action_space, network: str = "auto", hidden_sizes=(64, 64),
+                       activation: str = "tanh", shared_torso: bool = False,
+                       init_log_std: float = 0.0) -> ActorCritic:
+    """The ActorCritic for an env: categorical head for `Discrete` spaces (anything with
+    `.n`), Gaussian for boxes; the MinAtar CNN (a ReLU network, shared by actor and critic)
+    for image observations when `network="auto"`."""
+    discrete = hasattr(action_space, "n")
+    torso = default_torso_kind(tuple(obs_shape)) if network == "auto" else network
+    return ActorCritic(
+        action_dim=int(action_space.n) if discrete else int(action_space.shape[0]),
+        discrete=discrete, torso=torso, hidden_sizes=tuple(hidden_sizes),
+        activation="relu" if torso == "cnn" and activation == "tanh" else activation,
+        shared_torso=shared_torso or torso == "cnn", init_log_std=init_log_std,
+    )
+
+
+def actor_critic_functions(network: ActorCritic):
+    """`act` and `value` over `policy_params = {"network": params, "obs_stats": stats|None}`
+    for a feed-forward ActorCritic (observations normalised with `obs_stats` if given)."""
+    from jaxrl.normalization import normalize
+
+    def act(policy_params, obs, key, deterministic: bool = False):
+        obs = normalize(obs, policy_params["obs_stats"])
+        dist = network.apply(policy_params["network"], obs, method=ActorCritic.policy)
+        return dist.mode() if deterministic else dist.sample(seed=key)
+
+    def value(policy_params, obs):
+        obs = normalize(obs, policy_params["obs_stats"])
+        return network.apply(policy_params["network"], obs, method=ActorCritic.value)
+
+    return act, value
+
+
 class RecurrentActorCritic(nn.Module):
     """A GRU policy/value core for partially observed envs: MLP torso -> GRU -> heads.
 

@@ -7,6 +7,8 @@ import importlib
 
 ALGORITHMS = {
     "ppo": "jaxrl.algos.ppo",
+    "a2c": "jaxrl.algos.a2c",
+    "reinforce": "jaxrl.algos.reinforce",
 }
 
 

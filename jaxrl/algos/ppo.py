@@ -25,7 +25,9 @@ import envs
 from jaxrl import config as cfg
 from jaxrl import losses, optim
 from jaxrl.agent import Agent
-from jaxrl.networks import ActorCritic, RecurrentActorCritic, activation_fn, default_torso_kind
+from jaxrl.networks import (
+    ActorCritic, RecurrentActorCritic, actor_critic_functions, build_actor_critic,
+)
 from jaxrl.normalization import RunningStats, normalize, scale_rewards
 from jaxrl.returns import gae
 from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
@@ -121,23 +123,11 @@ def validate(config: PPOConfig, env, env_params) -> None:
             f"must divide the batch num_envs * num_steps = {batch}; "
             f"try one of {[d for d in range(1, min(batch, 64) + 1) if batch % d == 0]}",
         )
-    cfg.check(len(config.hidden_sizes) > 0 and all(h > 0 for h in config.hidden_sizes),
-              config, "hidden_sizes", "must be a non-empty list of positive sizes, e.g. 64,64")
-    try:
-        activation_fn(config.activation)
-    except ValueError as error:
-        raise cfg.ConfigError(f"PPOConfig.activation: {error}") from None
-    cfg.check(config.network in ("auto", "mlp", "cnn"), config, "network",
-              "choose 'auto', 'mlp' or 'cnn'")
     obs_shape = env.observation_space(env_params).shape
-    if config.network == "cnn":
-        cfg.check(len(obs_shape) == 3, config, "network",
-                  f"the cnn needs image observations (H, W, C); this env's are {obs_shape}")
+    cfg.check_network(config, obs_shape)
     cfg.check(config.total_steps >= batch, config, "total_steps",
               f"must be at least one iteration, num_envs * num_steps = {batch}")
-    space = env.action_space(env_params)
-    if not isinstance(space, (envs.Discrete, envs.Box)):
-        raise cfg.ConfigError(f"PPO supports Discrete and Box action spaces, not {space!r}.")
+    cfg.check_action_space(config, env.action_space(env_params), ("discrete", "continuous"))
 
 
 def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
@@ -157,15 +147,8 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             init_log_std=config.init_log_std,
         )
     else:
-        torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
-        network = ActorCritic(
-            action_dim=action_dim, discrete=discrete, torso=torso,
-            hidden_sizes=config.hidden_sizes,
-            # The tanh default suits MLPs; the MinAtar CNN is a ReLU network.
-            activation="relu" if torso == "cnn" and config.activation == "tanh" else config.activation,
-            shared_torso=config.shared_torso or torso == "cnn",
-            init_log_std=config.init_log_std,
-        )
+        network = build_actor_critic(obs_shape, action_space, config.network, config.hidden_sizes,
+                                     config.activation, config.shared_torso, config.init_log_std)
 
     def init(key, hparams=None) -> PPOState:
         hp = cfg.traced_hparams(config, hparams)
@@ -341,12 +324,14 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         state = state.replace(iteration=state.iteration + 1, env_steps=state.env_steps + batch_size)
         return state, {**episode_metrics(traj), "value_mean": values.mean(), **stats}
 
+    feed_forward_act, value = (None, None) if config.recurrent else actor_critic_functions(network)
+
     def act(policy_params, obs, key, deterministic: bool = False, hidden=None, first=None):
         """One observation -> action. Recurrent policies also take and return the hidden
         state: `act(p, obs, key, deterministic, hidden, first) -> (action, hidden)`, with
         `hidden=None` meaning the start of an episode."""
-        obs = normalize(obs, policy_params["obs_stats"])
         if config.recurrent:
+            obs = normalize(obs, policy_params["obs_stats"])
             if hidden is None:
                 hidden, first = network.initial_hidden(1)[0], True
             first = jnp.asarray(True if first is None else first)
@@ -354,14 +339,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
                                                 first[None])
             action = dist.mode()[0] if deterministic else dist.sample(seed=key)[0]
             return action, new_hidden[0]
-        dist = network.apply(policy_params["network"], obs, method=ActorCritic.policy)
-        return dist.mode() if deterministic else dist.sample(seed=key)
-
-    def value(policy_params, obs):
-        if config.recurrent:
-            raise NotImplementedError("a recurrent value needs a hidden state; use extras['unroll']")
-        obs = normalize(obs, policy_params["obs_stats"])
-        return network.apply(policy_params["network"], obs, method=ActorCritic.value)
+        return feed_forward_act(policy_params, obs, key, deterministic)
 
     def policy_params(state: PPOState):
         return {"network": state.params, "obs_stats": state.obs_stats}
