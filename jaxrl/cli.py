@@ -41,6 +41,8 @@ def _train_parser(prog="jaxrl train") -> argparse.ArgumentParser:
                         help="override a config field (repeatable), e.g. --set learning_rate=3e-4")
     parser.add_argument("--backend", default=None, help="Brax physics backend (brax/* envs only)")
     parser.add_argument("--episode-length", type=int, default=None, help="Brax time limit (brax/* envs only)")
+    parser.add_argument("--hide-velocity", action="store_true",
+                        help="observe positions only (partial observability; CartPole, Pendulum, Acrobot, MountainCar)")
     parser.add_argument("--eval-every", type=int, default=0,
                         help="also evaluate every K iterations (default: only at the end)")
     parser.add_argument("--eval-episodes", type=int, default=10, help="episodes per seed per evaluation")
@@ -91,6 +93,8 @@ def prepare_training(args: argparse.Namespace):
         env_kwargs["backend"] = args.backend
     if args.episode_length is not None:
         env_kwargs["episode_length"] = args.episode_length
+    if args.hide_velocity:
+        env_kwargs["hide_velocity"] = True
     try:
         env, env_params = envs.make(env_id, **env_kwargs)
     except ValueError as error:

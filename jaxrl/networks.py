@@ -243,12 +243,14 @@ def actor_critic_functions(network: ActorCritic):
 
 
 class RecurrentActorCritic(nn.Module):
-    """A GRU policy/value core for partially observed envs: MLP torso -> GRU -> heads.
+    """A GRU policy/value network for partially observed envs: for the actor and for the
+    critic each, an MLP torso -> a GRU -> a head. Separate cores keep the (large) value-loss
+    gradients from swamping the policy's under global-norm clipping.
 
-    One step: `(hidden (B, rnn_size), obs (B, *obs_shape), first (B,)) -> (hidden, dist,
-    value)`. The hidden state is zeroed *before* processing any observation that starts an
-    episode (`first`), so no memory leaks across episode boundaries, in rollouts and in
-    replay alike. `unroll` applies the step over a time-major sequence `(T, B, ...)`.
+    The hidden state is the concatenation `[actor, critic]`, shape `(B, 2 * rnn_size)`.
+    One step: `(hidden, obs (B, *obs_shape), first (B,)) -> (hidden, dist, value)`. The
+    hidden state is zeroed *before* processing any observation that starts an episode
+    (`first`), so no memory leaks across episode boundaries, in rollouts and replay alike.
     """
 
     action_dim: int
@@ -259,9 +261,13 @@ class RecurrentActorCritic(nn.Module):
     init_log_std: float = 0.0
 
     def setup(self):
-        self.torso = MLP(self.hidden_sizes, self.activation)
-        self.cell = nn.GRUCell(self.rnn_size, kernel_init=nn.initializers.lecun_normal(),
-                               recurrent_kernel_init=orthogonal(1.0))
+        def core():
+            return MLP(self.hidden_sizes, self.activation), nn.GRUCell(
+                self.rnn_size, kernel_init=nn.initializers.lecun_normal(),
+                recurrent_kernel_init=orthogonal(1.0))
+
+        self.actor_torso, self.actor_cell = core()
+        self.critic_torso, self.critic_cell = core()
         self.policy_head = nn.Dense(
             self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros
         )
@@ -272,24 +278,24 @@ class RecurrentActorCritic(nn.Module):
             )
 
     def initial_hidden(self, batch_size: int):
-        return jnp.zeros((batch_size, self.rnn_size), jnp.float32)
+        return jnp.zeros((batch_size, 2 * self.rnn_size), jnp.float32)
 
-    def _heads(self, features):
+    def _critic(self, hidden, obs):
+        hidden, features = self.critic_cell(hidden, self.critic_torso(obs))
+        return hidden, self.value_head(features)[..., 0]
+
+    def __call__(self, hidden, obs, first):
+        hidden = jnp.where(first[:, None], 0.0, hidden)
+        actor_hidden, features = self.actor_cell(hidden[:, :self.rnn_size], self.actor_torso(obs))
         out = self.policy_head(features)
         if self.discrete:
             dist = distrax.Categorical(logits=out)
         else:
             dist = distrax.MultivariateNormalDiag(out, jnp.broadcast_to(jnp.exp(self.log_std), out.shape))
-        return dist, self.value_head(features)[..., 0]
-
-    def __call__(self, hidden, obs, first):
-        hidden = jnp.where(first[:, None], 0.0, hidden)
-        hidden, features = self.cell(hidden, self.torso(obs))
-        dist, value = self._heads(features)
-        return hidden, dist, value
+        critic_hidden, value = self._critic(hidden[:, self.rnn_size:], obs)
+        return jnp.concatenate([actor_hidden, critic_hidden], axis=-1), dist, value
 
     def value_after(self, hidden, obs):
         """V of `obs` continuing from `hidden` (no reset): the bootstrap value of the
         observation that followed a step (`final_obs`), truncated episodes included."""
-        _, features = self.cell(hidden, self.torso(obs))
-        return self.value_head(features)[..., 0]
+        return self._critic(hidden[:, self.rnn_size:], obs)[1]

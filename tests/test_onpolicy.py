@@ -60,7 +60,7 @@ def test_recurrent_hidden_state_resets_at_dones_and_replays_identically():
         hidden, action, log_prob = policy(hidden, obs, first, key)
         return (hidden, step + 1, record.at[step].set(entering)), action, log_prob
 
-    record = jnp.zeros((64, 4, 16))
+    record = jnp.zeros((64, 4, 32))  # [actor, critic] hidden states
     _, (_, _, record), traj = jax.jit(lambda s: collect(
         env, env_params, recording_policy, (s.hidden, 0, record), s.envs, jax.random.PRNGKey(1), 64))(state)
     first = np.asarray(traj.first)
