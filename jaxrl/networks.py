@@ -157,6 +157,23 @@ def masked_logits(logits, action_mask):
     return jnp.where(action_mask, logits, jnp.finfo(logits.dtype).min)
 
 
+def policy_and_value_heads(action_dim: int):
+    """The output layers of actor-critics: policy logits/means (small init, so the initial
+    policy is near uniform) and a scalar value."""
+    return (
+        nn.Dense(action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros),
+        nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros),
+    )
+
+
+def action_distribution(out, log_std=None, action_mask=None) -> distrax.Distribution:
+    """Categorical over logits `out` (masked) when `log_std` is None, else a diagonal
+    Gaussian with means `out` and a state-independent log std."""
+    if log_std is None:
+        return distrax.Categorical(logits=masked_logits(out, action_mask))
+    return distrax.MultivariateNormalDiag(out, jnp.broadcast_to(jnp.exp(log_std), out.shape))
+
+
 class ActorCritic(nn.Module):
     """Policy and value networks for on-policy algorithms.
 
@@ -186,21 +203,12 @@ class ActorCritic(nn.Module):
             if self.shared_torso
             else make_torso(self.torso, self.hidden_sizes, self.activation)
         )
-        self.policy_head = nn.Dense(
-            self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros
-        )
-        self.value_head = nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros)
-        if not self.discrete:
-            self.log_std = self.param(
-                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
-            )
+        self.policy_head, self.value_head = policy_and_value_heads(self.action_dim)
+        self.log_std = None if self.discrete else self.param(
+            "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
 
     def policy(self, obs, action_mask=None) -> distrax.Distribution:
-        out = self.policy_head(self.actor_torso(obs))
-        if self.discrete:
-            return distrax.Categorical(logits=masked_logits(out, action_mask))
-        scale = jnp.broadcast_to(jnp.exp(self.log_std), out.shape)
-        return distrax.MultivariateNormalDiag(out, scale)
+        return action_distribution(self.policy_head(self.actor_torso(obs)), self.log_std, action_mask)
 
     def value(self, obs):
         return self.value_head(self.critic_torso(obs))[..., 0]
@@ -268,14 +276,9 @@ class RecurrentActorCritic(nn.Module):
 
         self.actor_torso, self.actor_cell = core()
         self.critic_torso, self.critic_cell = core()
-        self.policy_head = nn.Dense(
-            self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros
-        )
-        self.value_head = nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros)
-        if not self.discrete:
-            self.log_std = self.param(
-                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
-            )
+        self.policy_head, self.value_head = policy_and_value_heads(self.action_dim)
+        self.log_std = None if self.discrete else self.param(
+            "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
 
     def initial_hidden(self, batch_size: int):
         return jnp.zeros((batch_size, 2 * self.rnn_size), jnp.float32)
@@ -287,11 +290,7 @@ class RecurrentActorCritic(nn.Module):
     def __call__(self, hidden, obs, first):
         hidden = jnp.where(first[:, None], 0.0, hidden)
         actor_hidden, features = self.actor_cell(hidden[:, :self.rnn_size], self.actor_torso(obs))
-        out = self.policy_head(features)
-        if self.discrete:
-            dist = distrax.Categorical(logits=out)
-        else:
-            dist = distrax.MultivariateNormalDiag(out, jnp.broadcast_to(jnp.exp(self.log_std), out.shape))
+        dist = action_distribution(self.policy_head(features), self.log_std)
         critic_hidden, value = self._critic(hidden[:, self.rnn_size:], obs)
         return jnp.concatenate([actor_hidden, critic_hidden], axis=-1), dist, value
 

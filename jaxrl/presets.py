@@ -61,6 +61,31 @@ _PRESETS: list[Preset] = [
         total_steps=200_000, num_seeds=2, env_kwargs={"backend": "positional"},
         measured="MEASURE_IP",
     ),
+    Preset(
+        name="CartPole-v1-kl", algo="ppo", env="CartPole-v1",
+        # PPO with the adaptive KL penalty instead of clipping (Schulman et al., 2017).
+        overrides={**_REFERENCE, "objective": "kl", "kl_target": 0.01, "kl_coef": 1.0},
+        total_steps=500_000, num_seeds=4,
+    ),
+    Preset(
+        name="CartPole-v1-recurrent", algo="ppo", env="CartPole-v1",
+        # Velocities hidden: only cart position and pole angle are observed, so the GRU
+        # policy must infer velocities from memory.
+        overrides={**_REFERENCE, "recurrent": True, "rnn_size": 64, "num_envs": 16,
+                   "num_minibatches": 4, "learning_rate": 1e-3},
+        total_steps=500_000, num_seeds=2, env_kwargs={"hide_velocity": True},
+    ),
+    Preset(
+        name="CartPole-v1", algo="a2c", env="CartPole-v1",
+        overrides=dict(num_envs=8, num_steps=5, learning_rate=7e-4, ent_coef=0.0),
+        total_steps=500_000, num_seeds=4,
+    ),
+    Preset(
+        name="CartPole-v1", algo="reinforce", env="CartPole-v1",
+        overrides=dict(num_envs=8, num_steps=0, learning_rate=1e-3, baseline=True,
+                       normalize_returns=True),
+        total_steps=1_000_000, num_seeds=4,
+    ),
 ]
 
 PRESETS: dict[tuple[str, str], Preset] = {(p.algo, p.name): p for p in _PRESETS}

@@ -53,3 +53,24 @@ def test_ppo_continuous_pendulum_preset(tmp_path):
 def test_ppo_brax_inverted_pendulum_preset(tmp_path):
     summary = _run_preset("ppo", "brax/inverted_pendulum", tmp_path).summary
     assert summary["mean_return"] >= 800, summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo_name,preset_name,budget", [
+    ("a2c", "CartPole-v1", 500_000),
+    ("ppo", "CartPole-v1-kl", 500_000),
+    ("reinforce", "CartPole-v1", 1_000_000),
+])
+def test_policy_gradient_family_solves_cartpole(algo_name, preset_name, budget, tmp_path):
+    summary = _run_preset(algo_name, preset_name, tmp_path).summary
+    assert summary["num_seeds"] >= 4 and summary["env_steps"] <= budget
+    assert summary["mean_return"] >= 475, summary
+
+
+@pytest.mark.slow
+def test_recurrent_ppo_solves_cartpole_without_velocities_where_feed_forward_cannot(tmp_path):
+    recurrent = _run_preset("ppo", "CartPole-v1-recurrent", tmp_path / "gru").summary
+    feed_forward = _run_preset("ppo", "CartPole-v1-recurrent", tmp_path / "mlp", recurrent=False).summary
+    assert recurrent["mean_return"] >= 400, recurrent
+    assert feed_forward["mean_return"] <= 250, feed_forward
+    assert recurrent["mean_return"] - feed_forward["mean_return"] >= 150

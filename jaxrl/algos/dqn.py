@@ -1,0 +1,399 @@
+"""Deep Q-Networks (Mnih et al., 2015) and the common extensions, as switches:
+Double DQN (van Hasselt et al., 2016), dueling heads (Wang et al., 2016), n-step returns,
+prioritized replay (Schaul et al., 2016), hard or soft (Polyak) target updates, Huber or
+squared TD loss, linear or exponential epsilon-greedy exploration.
+
+One `update` = collect `num_steps` steps from each of `num_envs` vectorised envs with an
+epsilon-greedy policy (`rollout.collect`), turn them into n-step transitions
+(`buffers.n_step_transitions`, bootstrapping truncated episodes from Q(final_obs)), add them
+to the replay buffer (`jaxrl.buffers`), then take `gradient_steps` gradient steps on
+minibatches of `batch_size` replayed transitions, once the buffer holds `learning_starts`
+env steps. So the replay ratio is `gradient_steps * batch_size / (num_envs * num_steps)`
+replayed transitions per collected one.
+
+n-step windows across iterations: a window that starts near the end of one rollout needs
+rewards from the next one. Rather than cutting those windows short (which, with
+`num_steps=1`, would turn every transition into a 1-step one), the agent keeps the last
+`n_step - 1` collected steps in its state (`pending`) and builds each iteration's
+transitions over `pending + new rollout`, emitting one transition per start step whose
+window is then complete (n steps, or fewer when the episode ended inside the window). So
+every transition is emitted exactly once, `n_step - 1` steps late. To start with a full
+`pending`, `init` takes `n_step - 1` uniformly random steps in each env (counted in
+`env_steps`; their episode statistics are not reported).
+
+Read top to bottom: config, shared pure functions (schedules, target updates, TD targets),
+network, state, validate, make() -> init, rollout, loss, learn, update, act.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxrl import buffers
+from jaxrl import config as cfg
+from jaxrl import optim
+from jaxrl.agent import Agent
+from jaxrl.networks import default_torso_kind, make_torso, orthogonal
+from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
+
+
+@dataclasses.dataclass(frozen=True)
+class DQNConfig:
+    """DQN hyperparameters; the defaults solve CartPole-v1 (see tests/test_dqn.py).
+
+    Static fields set shapes and switches (changing them recompiles); the fields in
+    `TRACED` are carried as arrays in the train state and can be swept without recompiling.
+    """
+
+    total_steps: int = 500_000  # env steps per seed; also the PER beta annealing horizon
+    # Shapes.
+    num_envs: int = 16
+    num_steps: int = 1  # env steps per env per iteration
+    buffer_size: int = 50_000
+    batch_size: int = 128
+    learning_starts: int = 10_000  # env steps (per seed) before the first gradient step
+    gradient_steps: int = 2  # gradient steps per iteration (sets the replay ratio)
+    network: str = "auto"  # "mlp", "cnn" (MinAtar) or "auto" (cnn for image observations)
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+    # Switches.
+    double: bool = True  # Double DQN: online network picks the next action, target evaluates
+    dueling: bool = False  # Q = V + A - mean_a A
+    loss: str = "huber"  # "huber" (delta 1) or "mse" (0.5 * td^2)
+    target_update: str = "hard"  # "hard": copy every target_update_interval; "soft": Polyak
+    target_update_interval: int = 250  # gradient steps between hard copies
+    n_step: int = 1
+    prioritized: bool = False
+    epsilon_schedule: str = "linear"  # "linear" or "exponential"
+    epsilon_decay_steps: int = 100_000  # env steps (per seed)
+    # Traced numeric hyperparameters.
+    learning_rate: float = 1e-3
+    gamma: float = 0.99
+    tau: float = 0.005  # soft target updates: target <- tau * online + (1 - tau) * target
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    max_grad_norm: float = 10.0
+    adam_eps: float = 1e-5
+    per_alpha: float = 0.6  # priority exponent (0: uniform)
+    per_beta_start: float = 0.4  # importance-weight exponent, annealed to 1 over total_steps
+    per_eps: float = 1e-6  # added to |td| so no transition has zero priority
+
+    TRACED = (
+        "learning_rate", "gamma", "tau", "epsilon_start", "epsilon_end", "max_grad_norm",
+        "adam_eps", "per_alpha", "per_beta_start", "per_eps",
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Shared pure functions (tested against NumPy in tests/test_dqn.py)
+# --------------------------------------------------------------------------------------
+
+
+def epsilon_linear(count, start, end, decay_steps):
+    """`start` at count 0, linearly to `end` at `count >= decay_steps`, then held."""
+    return buffers.linear_schedule(start, end, decay_steps, count)
+
+
+def epsilon_exponential(count, start, end, decay_steps):
+    """`end + (start - end) * exp(-count / decay_steps)`: the gap to `end` shrinks by a
+    factor e every `decay_steps` steps (so it is ~5% of the initial gap after
+    3 * decay_steps). `decay_steps` must be > 0."""
+    count = jnp.asarray(count, jnp.float32)
+    return end + (start - end) * jnp.exp(-count / jnp.asarray(decay_steps, jnp.float32))
+
+
+def hard_update(target, online, step, interval: int):
+    """`online` where `step % interval == 0`, else `target` (a jit-safe periodic copy)."""
+    copy = jnp.asarray(step) % interval == 0
+    return jax.tree.map(lambda t, o: jnp.where(copy, o, t), target, online)
+
+
+def soft_update(target, online, tau):
+    """Polyak averaging: `tau * online + (1 - tau) * target`."""
+    return jax.tree.map(lambda t, o: tau * o + (1.0 - tau) * t, target, online)
+
+
+def q_learning_targets(rewards, discounts, next_q_target):
+    """`r + discount * max_a Q_target(s', a)`. rewards, discounts `(B,)`; next_q `(B, A)`.
+    `discounts` already holds gamma^k and is 0 after a termination (n_step_transitions)."""
+    return rewards + discounts * next_q_target.max(axis=-1)
+
+
+def double_q_learning_targets(rewards, discounts, next_q_target, next_q_online):
+    """Double DQN: `r + discount * Q_target(s', argmax_a Q_online(s', a))`."""
+    best = jnp.argmax(next_q_online, axis=-1)
+    chosen = jnp.take_along_axis(next_q_target, best[..., None], axis=-1)[..., 0]
+    return rewards + discounts * chosen
+
+
+def td_loss(td_errors, kind: str):
+    """Elementwise TD loss: "huber" (delta 1, i.e. quadratic for |td| <= 1, linear beyond)
+    or "mse" (`0.5 * td^2`, the same gradient as Huber inside |td| <= 1)."""
+    if kind == "huber":
+        return optax.huber_loss(td_errors, delta=1.0)
+    if kind == "mse":
+        return 0.5 * jnp.square(td_errors)
+    raise ValueError(f"Unknown loss {kind!r}; choose 'huber' or 'mse'.")
+
+
+def epsilon_greedy(key, q_values, epsilon):
+    """Per row of `q_values` `(..., A)`: a uniformly random action with probability
+    `epsilon`, else the greedy one."""
+    explore_key, action_key = jax.random.split(key)
+    greedy = jnp.argmax(q_values, axis=-1)
+    random = jax.random.randint(action_key, greedy.shape, 0, q_values.shape[-1])
+    explore = jax.random.uniform(explore_key, greedy.shape) < epsilon
+    return jnp.where(explore, random, greedy).astype(jnp.int32)
+
+
+# --------------------------------------------------------------------------------------
+# Network
+# --------------------------------------------------------------------------------------
+
+
+class QNetwork(nn.Module):
+    """Torso (MLP or MinAtar CNN) and a linear Q head over `action_dim` actions:
+    `(..., *obs_shape) -> (..., action_dim)`.
+
+    Dueling: separate value and advantage streams, `Q = V + A - mean_a A` (the mean-
+    subtracted form makes V and A identifiable).
+    """
+
+    action_dim: int
+    torso: str = "mlp"
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "relu"
+    dueling: bool = False
+
+    @nn.compact
+    def __call__(self, obs):
+        x = make_torso(self.torso, self.hidden_sizes, self.activation)(obs.astype(jnp.float32))
+        dense = lambda size: nn.Dense(size, kernel_init=orthogonal(1.0),  # noqa: E731
+                                      bias_init=nn.initializers.zeros)
+        advantages = dense(self.action_dim)(x)
+        if not self.dueling:
+            return advantages
+        value = dense(1)(x)
+        return value + advantages - advantages.mean(axis=-1, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------
+# Agent
+# --------------------------------------------------------------------------------------
+
+
+@struct.dataclass
+class DQNState:
+    params: Any
+    target_params: Any
+    opt_state: Any
+    buffer: Any  # buffers.BufferState or buffers.PrioritizedBufferState
+    pending: Any  # the last n_step - 1 collected steps (dict of (n-1, num_envs, ...)), or None
+    envs: EnvBatch
+    key: jax.Array
+    iteration: jax.Array
+    env_steps: jax.Array
+    gradient_steps: jax.Array
+    hparams: dict[str, jax.Array]
+
+
+def validate(config: DQNConfig, env, env_params) -> None:
+    space = env.action_space(env_params)
+    if not hasattr(space, "n"):
+        raise cfg.ConfigError(
+            f"DQN needs a discrete action space; this env's action space is {space!r} "
+            "(continuous). Use an actor-critic algorithm (ppo, a2c) for continuous actions."
+        )
+    cfg.check_positive(config, "total_steps", "num_envs", "num_steps", "buffer_size",
+                       "batch_size", "gradient_steps", "target_update_interval", "n_step",
+                       "epsilon_decay_steps", "learning_rate", "max_grad_norm", "adam_eps",
+                       "per_eps")
+    cfg.check(config.learning_starts >= 0, config, "learning_starts", "must be >= 0 env steps")
+    cfg.check(config.batch_size <= config.buffer_size, config, "batch_size",
+              f"must be <= buffer_size={config.buffer_size}; lower batch_size or raise buffer_size")
+    per_iteration = config.num_envs * config.num_steps
+    cfg.check(config.buffer_size >= per_iteration, config, "buffer_size",
+              f"must hold one iteration's transitions, num_envs * num_steps = {per_iteration}")
+    cfg.check(config.total_steps >= per_iteration, config, "total_steps",
+              f"must be at least one iteration, num_envs * num_steps = {per_iteration}")
+    cfg.check_unit_interval(config, "tau", open_low=True)
+    cfg.check_unit_interval(config, "gamma", "epsilon_start", "epsilon_end", "per_beta_start")
+    cfg.check(config.per_alpha >= 0, config, "per_alpha", "must be >= 0 (0 gives uniform sampling)")
+    cfg.check(config.loss in ("huber", "mse"), config, "loss", "choose 'huber' or 'mse'")
+    cfg.check(config.target_update in ("hard", "soft"), config, "target_update",
+              "choose 'hard' (copy every target_update_interval) or 'soft' (Polyak, tau)")
+    cfg.check(config.epsilon_schedule in ("linear", "exponential"), config, "epsilon_schedule",
+              "choose 'linear' or 'exponential'")
+    cfg.check_network(config, env.observation_space(env_params).shape)
+
+
+def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
+    validate(config, env, env_params)
+    obs_shape = tuple(env.observation_space(env_params).shape)
+    num_actions = int(env.action_space(env_params).n)
+    torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
+    network = QNetwork(num_actions, torso, tuple(config.hidden_sizes), config.activation,
+                       config.dueling)
+    steps_per_iteration = config.num_envs * config.num_steps
+    n = config.n_step
+    obs_dtype = jax.eval_shape(env.reset, jax.random.PRNGKey(0), env_params)[0].dtype
+    example = dict(obs=jnp.zeros(obs_shape, obs_dtype), action=jnp.zeros((), jnp.int32),
+                   reward=jnp.zeros((), jnp.float32), discount=jnp.zeros((), jnp.float32),
+                   next_obs=jnp.zeros(obs_shape, obs_dtype))
+
+    def optimizer(hp):
+        return optim.adam(hp["learning_rate"], hp["max_grad_norm"], hp["adam_eps"])
+
+    def epsilon(hp, env_steps):
+        schedule = epsilon_linear if config.epsilon_schedule == "linear" else epsilon_exponential
+        return schedule(env_steps, hp["epsilon_start"], hp["epsilon_end"], config.epsilon_decay_steps)
+
+    def q_values(params, obs):
+        return network.apply(params, obs)
+
+    def rollout_fields(traj):
+        return dict(obs=traj.obs, action=traj.action, reward=traj.reward,
+                    terminated=traj.terminated, truncated=traj.truncated, final_obs=traj.final_obs)
+
+    def init(key, hparams=None) -> DQNState:
+        hp = cfg.traced_hparams(config, hparams)
+        key, net_key, env_key, warm_key = jax.random.split(key, 4)
+        params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
+        envs_ = reset_envs(env, env_params, env_key, config.num_envs)
+        pending = None
+        if n > 1:
+            def random_policy(carry, obs, first, act_key):
+                action = jax.random.randint(act_key, (config.num_envs,), 0, num_actions)
+                return carry, action, jnp.zeros(config.num_envs)
+
+            envs_, _, warm = collect(env, env_params, random_policy, None, envs_, warm_key, n - 1)
+            pending = rollout_fields(warm)
+        init_buffer = buffers.prioritized_init if config.prioritized else buffers.uniform_init
+        return DQNState(
+            params=params, target_params=params, opt_state=optimizer(hp).init(params),
+            buffer=init_buffer(example, config.buffer_size), pending=pending, envs=envs_, key=key,
+            iteration=jnp.zeros((), jnp.int32),
+            env_steps=jnp.asarray((n - 1) * config.num_envs, jnp.int32),
+            gradient_steps=jnp.zeros((), jnp.int32), hparams=hp,
+        )
+
+    def transitions(state, traj, gamma):
+        """n-step transitions for this iteration, flattened to (num_steps * num_envs, ...),
+        and the new `pending` (see the module docstring)."""
+        steps = rollout_fields(traj)
+        if n > 1:
+            steps = jax.tree.map(lambda p, s: jnp.concatenate([p, s]), state.pending, steps)
+        out = buffers.n_step_transitions(steps["obs"], steps["action"], steps["reward"],
+                                         steps["terminated"], steps["truncated"],
+                                         steps["final_obs"], gamma, n)
+        # Start steps 0..num_steps-1 of `pending + rollout` have complete windows.
+        out = jax.tree.map(lambda x: x[:config.num_steps].reshape((-1,) + x.shape[2:]), out)
+        pending = jax.tree.map(lambda x: x[config.num_steps:], steps) if n > 1 else None
+        return out, pending
+
+    def loss_fn(params, target_params, batch, weights, hp):
+        if config.double:
+            both = q_values(params, jnp.concatenate([batch["obs"], batch["next_obs"]]))
+            q, next_online = jnp.split(both, 2)
+        else:
+            q = q_values(params, batch["obs"])
+        next_target = q_values(target_params, batch["next_obs"])
+        if config.double:
+            targets = double_q_learning_targets(batch["reward"], batch["discount"], next_target,
+                                                next_online)
+        else:
+            targets = q_learning_targets(batch["reward"], batch["discount"], next_target)
+        targets = jax.lax.stop_gradient(targets)
+        q_taken = jnp.take_along_axis(q, batch["action"][:, None], axis=-1)[:, 0]
+        td = q_taken - targets
+        loss = jnp.mean(weights * td_loss(td, config.loss))
+        return loss, {"td": td, "q_mean": q_taken.mean()}
+
+    def gradient_step(carry, key, hp, beta):
+        params, target_params, opt_state, buffer, count = carry
+        if config.prioritized:
+            batch, indices, weights = buffers.prioritized_sample(buffer, key, config.batch_size, beta)
+        else:
+            batch, indices = buffers.sample(buffer, key, config.batch_size)
+            weights = jnp.ones(config.batch_size, jnp.float32)
+        (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            params, target_params, batch, weights, hp)
+        updates, opt_state = optimizer(hp).update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        count = count + 1
+        if config.target_update == "hard":
+            target_params = hard_update(target_params, params, count, config.target_update_interval)
+        else:
+            target_params = soft_update(target_params, params, hp["tau"])
+        if config.prioritized:
+            buffer = buffers.prioritized_update(buffer, indices, aux["td"], hp["per_alpha"],
+                                                hp["per_eps"])
+        stats = {"loss": loss, "q_mean": aux["q_mean"], "td_abs_mean": jnp.abs(aux["td"]).mean(),
+                 "grad_norm": optax.tree.norm(grads)}
+        return (params, target_params, opt_state, buffer, count), stats
+
+    def learn(carry, key, hp, env_steps):
+        beta = buffers.linear_schedule(hp["per_beta_start"], 1.0, config.total_steps, env_steps)
+        keys = jax.random.split(key, config.gradient_steps)
+        carry, stats = jax.lax.scan(lambda c, k: gradient_step(c, k, hp, beta), carry, keys)
+        return carry, jax.tree.map(jnp.mean, stats)
+
+    def skip(carry, key, hp, env_steps):
+        zero = jnp.zeros((), jnp.float32)
+        return carry, {"loss": zero, "q_mean": zero, "td_abs_mean": zero, "grad_norm": zero}
+
+    def update(state: DQNState):
+        hp = state.hparams
+        key, rollout_key, learn_key = jax.random.split(state.key, 3)
+        eps = epsilon(hp, state.env_steps)
+
+        def policy(carry, obs, first, act_key):
+            action = epsilon_greedy(act_key, q_values(state.params, obs), eps)
+            return carry, action, jnp.zeros(action.shape, jnp.float32)
+
+        envs_, _, traj = collect(env, env_params, policy, None, state.envs, rollout_key,
+                                 config.num_steps)
+        batch, pending = transitions(state, traj, hp["gamma"])
+        add = buffers.prioritized_add if config.prioritized else buffers.add
+        buffer = add(state.buffer, batch)
+        env_steps = state.env_steps + steps_per_iteration
+
+        ready = buffers.can_sample(buffer, config.batch_size) & (env_steps >= config.learning_starts)
+        carry = (state.params, state.target_params, state.opt_state, buffer, state.gradient_steps)
+        carry, stats = jax.lax.cond(ready, learn, skip, carry, learn_key, hp, env_steps)
+        params, target_params, opt_state, buffer, gradient_steps = carry
+
+        state = state.replace(
+            params=params, target_params=target_params, opt_state=opt_state, buffer=buffer,
+            pending=pending, envs=envs_, key=key, iteration=state.iteration + 1,
+            env_steps=env_steps, gradient_steps=gradient_steps,
+        )
+        return state, {**episode_metrics(traj), **stats, "epsilon": eps,
+                       "learning": ready.astype(jnp.float32)}
+
+    def act(policy_params, obs, key, deterministic: bool = False):
+        q = q_values(policy_params["network"], obs)
+        if deterministic:
+            return jnp.argmax(q, axis=-1).astype(jnp.int32)
+        return epsilon_greedy(key, q, policy_params["epsilon"])
+
+    def value(policy_params, obs):
+        """Q-values `(..., num_actions)`."""
+        return q_values(policy_params["network"], obs)
+
+    return Agent(
+        algo="dqn", config=config, env=env, env_params=env_params, init=init, update=update,
+        act=act, policy_params=lambda s: {"network": s.params, "epsilon": s.hparams["epsilon_end"]},
+        steps_per_iteration=steps_per_iteration, value=value,
+        extras={"network": network, "q_values": q_values},
+    )
+
+
+Config = DQNConfig
