@@ -104,10 +104,12 @@ def prepare_training(args: argparse.Namespace):
         config = algo.Config()
         if preset is not None:
             config = cfg.apply_overrides(config, preset.overrides)
-        total_steps = args.total_steps or (preset.total_steps if preset else config.total_steps)
-        config = cfg.apply_overrides(config, {"total_steps": total_steps})
+        if preset is not None:
+            config = cfg.apply_overrides(config, {"total_steps": preset.total_steps})
+        if args.total_steps is not None:
+            config = cfg.apply_overrides(config, {"total_steps": args.total_steps})
         config = cfg.apply_overrides(config, cfg.parse_set_arguments(args.overrides))
-        total_steps = config.total_steps if "total_steps" in cfg.parse_set_arguments(args.overrides) else total_steps
+        total_steps = config.total_steps
         agent = algo.make(env, env_params, config)
     except ValueError as error:
         raise CLIError(str(error)) from None

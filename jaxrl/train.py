@@ -265,14 +265,15 @@ def run(
             finished = [r["return_mean"] for r in rows if not math.isnan(r["return_mean"])]
             if finished:
                 recent_return = finished[-1]
-            if eval_every and iteration % eval_every < length and iteration < num_iterations:
-                returns, _ = run_eval(state, iteration)
-                evaluations.append((iteration, float(returns.mean())))
-                rows[-1]["eval_return"] = float(returns.mean())
+            if eval_every:
+                for row in rows:
+                    row["eval_return"] = float("nan")
+                if iteration % eval_every < length and iteration < num_iterations:
+                    returns, _ = run_eval(state, iteration)
+                    evaluations.append((iteration, float(returns.mean())))
+                    rows[-1]["eval_return"] = float(returns.mean())
             all_rows.extend(rows)
             if writer is not None:
-                for row in rows:
-                    row.setdefault("eval_return", float("nan")) if eval_every else None
                 writer.write(rows)
             if bar is not None:
                 bar.update(length * agent.steps_per_iteration)

@@ -1,0 +1,44 @@
+"""The driver: chunk planning, the CLI end to end, the run directory, periodic evaluation."""
+
+import csv
+import json
+
+import pytest
+
+from jaxrl import cli
+from jaxrl.train import plan_chunks
+
+
+@pytest.mark.parametrize("iterations,target", [(976, 50), (977, 50), (10, 50), (1, 5), (97, 10)])
+def test_plan_chunks_covers_every_iteration(iterations, target):
+    chunk, num_chunks, remainder = plan_chunks(iterations, target)
+    assert chunk * num_chunks + remainder == iterations
+    assert 0 <= remainder < chunk
+
+
+def test_plan_chunks_prefers_a_divisor():
+    assert plan_chunks(976, 50) == (16, 61, 0)  # one compiled program
+
+
+def test_cli_train_writes_the_run_directory(tmp_path, capsys):
+    logdir = tmp_path / "run"
+    status = cli.main(["train", "ppo", "--env", "CartPole-v1", "--total-steps", "5120", "--num-seeds", "2",
+                       "--logdir", str(logdir), "--no-progress", "--eval-every", "3",
+                       "--eval-episodes", "3", "--set", "num_steps=64", "--set", "num_envs=8"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "deterministic evaluation return" in out and str(logdir) in out
+    summary = json.loads((logdir / "summary.json").read_text())
+    assert summary["num_seeds"] == 2 and summary["env_steps"] == 5120 and summary["eval_episodes"] == 3
+    assert len(summary["per_seed_return"]) == 2
+    assert [e["iteration"] for e in summary["evaluations"]] == [3, 6, 9]
+    config = json.loads((logdir / "config.json").read_text())
+    assert config["config"]["num_steps"] == 64 and config["config"]["total_steps"] == 5120
+    assert config["preset"] == "CartPole-v1" and config["total_steps"] == 5120
+    rows = list(csv.DictReader(open(logdir / "metrics.csv")))
+    assert [int(r["iteration"]) for r in rows] == list(range(1, 11))
+    assert [r["eval_return"] != "" for r in rows].count(True) == 3
+    # Iterations where no episode finished log no return (not 0).
+    for row in rows:
+        assert (row["return_mean"] == "") == (row["episodes"] == "0")
+    assert (logdir / "curve.png").exists()
