@@ -117,8 +117,10 @@ class MinAtarCNN(nn.Module):
     (Young & Tian, 2019), with the dense width taken from `hidden_sizes`.
 
     The convolution is computed as a dense layer over extracted 3x3 patches: on XLA:CPU this
-    is about 8x faster than `lax.conv` inside scanned training loops, and under `vmap` over
-    seeds it stays a batched matmul instead of becoming a grouped convolution.
+    is several times faster than `lax.conv` inside scanned training loops (profiled while
+    building the Breakout-MinAtar preset), and under `vmap` over seeds it stays a batched
+    matmul instead of becoming a grouped convolution. `tests/test_networks.py` checks it
+    equals `lax.conv`.
     """
 
     hidden_sizes: Sequence[int] = (128,)

@@ -58,7 +58,9 @@ def main(argv=None) -> int:
         "",
         "Final deterministic evaluation (10 episodes per seed) of every preset at its own step",
         "budget, measured on this project's 2-core CI CPU by `python scripts/measure_presets.py`.",
-        "Wall seconds include compilation (with an empty compilation cache they are higher).",
+        "Wall seconds include compilation, here mostly served by the persistent compilation",
+        "cache (an empty cache adds the compile time of a cold start), and vary with machine load:",
+        "other jobs shared the two cores during some of these runs.",
         f"Last run: {time.strftime('%Y-%m-%d')}.",
         "",
         "| algo | preset / env | seeds | env steps per seed | mean ± std return | worst seed | wall s | compile s |",
@@ -70,7 +72,8 @@ def main(argv=None) -> int:
             f"{r['mean_return']:.1f} ± {r['std_return']:.1f} | {min(r['per_seed_return']):.1f} | "
             f"{r['wall_seconds']:.0f} | {r['compile_seconds']:.0f} |"
         )
-    lines += ["", "Reproduce one: `jaxrl train ALGO --env ENV` (the preset named after ENV is used).", ""]
+    lines += ["", "Reproduce one: `jaxrl train ALGO --preset NAME` (`jaxrl train ALGO --env ENV` picks the",
+              "preset named after ENV).", ""]
     args.out.write_text("\n".join(lines))
     print(args.out.read_text())
     return 0

@@ -21,6 +21,9 @@ every transition is emitted exactly once, `n_step - 1` steps late. To start with
 `pending`, `init` takes `n_step - 1` uniformly random steps in each env (counted in
 `env_steps`; their episode statistics are not reported).
 
+Extensions beyond the Nature DQN: C51 distributional heads (`distributional`), noisy nets
+(`noisy`), and `rainbow(...)`, a config with all of them on.
+
 Read top to bottom: config, shared pure functions (schedules, target updates, TD targets),
 network, state, validate, make() -> init, rollout, loss, learn, update, act.
 """
@@ -56,7 +59,7 @@ class DQNConfig:
     # Shapes.
     num_envs: int = 16
     num_steps: int = 1  # env steps per env per iteration
-    buffer_size: int = 50_000
+    buffer_size: int = 10_000
     batch_size: int = 128
     learning_starts: int = 10_000  # env steps (per seed) before the first gradient step
     gradient_steps: int = 2  # gradient steps per iteration (sets the replay ratio)
@@ -66,15 +69,29 @@ class DQNConfig:
     # Switches.
     double: bool = True  # Double DQN: online network picks the next action, target evaluates
     dueling: bool = False  # Q = V + A - mean_a A
-    loss: str = "huber"  # "huber" (delta 1) or "mse" (0.5 * td^2)
+    # "mse" (0.5 * td^2) or "huber" (delta 1). Huber is the Atari choice (rewards clipped to
+    # [-1, 1]); with CartPole's unclipped returns most TD errors exceed 1, Huber then acts
+    # like an L1 (median) fit that ignores the few terminal transitions, and Q diverges.
+    loss: str = "mse"
     target_update: str = "hard"  # "hard": copy every target_update_interval; "soft": Polyak
-    target_update_interval: int = 250  # gradient steps between hard copies
+    target_update_interval: int = 50  # gradient steps between hard copies
     n_step: int = 1
     prioritized: bool = False
     epsilon_schedule: str = "linear"  # "linear" or "exponential"
-    epsilon_decay_steps: int = 100_000  # env steps (per seed)
+    epsilon_decay_steps: int = 200_000  # env steps (per seed)
+    # C51 (Bellemare et al., 2017): a categorical return distribution over `num_atoms`
+    # evenly spaced atoms in [v_min, v_max], trained by cross-entropy to the projected
+    # distributional Bellman target (`loss` is then unused).
+    distributional: bool = False
+    num_atoms: int = 51
+    # Noisy nets (Fortunato et al., 2018): the Q head's linear layers get learned, factorised
+    # Gaussian weight noise, resampled every env step and every gradient step (online and
+    # target independently); deterministic actions use the mean weights. Usually paired
+    # with epsilon_start = epsilon_end = 0 (see `rainbow`).
+    noisy: bool = False
+    noisy_sigma: float = 0.5  # sigma_0 of the noise scale's initial value sigma_0 / sqrt(fan_in)
     # Traced numeric hyperparameters.
-    learning_rate: float = 1e-3
+    learning_rate: float = 2.5e-4
     gamma: float = 0.99
     tau: float = 0.005  # soft target updates: target <- tau * online + (1 - tau) * target
     epsilon_start: float = 1.0
@@ -84,10 +101,12 @@ class DQNConfig:
     per_alpha: float = 0.6  # priority exponent (0: uniform)
     per_beta_start: float = 0.4  # importance-weight exponent, annealed to 1 over total_steps
     per_eps: float = 1e-6  # added to |td| so no transition has zero priority
+    v_min: float = 0.0  # C51 support (CartPole's discounted returns lie in [0, 100])
+    v_max: float = 100.0
 
     TRACED = (
         "learning_rate", "gamma", "tau", "epsilon_start", "epsilon_end", "max_grad_norm",
-        "adam_eps", "per_alpha", "per_beta_start", "per_eps",
+        "adam_eps", "per_alpha", "per_beta_start", "per_eps", "v_min", "v_max",
     )
 
 
@@ -143,6 +162,30 @@ def td_loss(td_errors, kind: str):
     raise ValueError(f"Unknown loss {kind!r}; choose 'huber' or 'mse'.")
 
 
+def categorical_projection(next_probs, rewards, discounts, support):
+    """C51's projection of the target distribution onto the fixed support.
+
+    The target places probability `next_probs[b, i]` at `rewards[b] + discounts[b] *
+    support[i]`, clipped to `[support[0], support[-1]]`; each such point's mass is split
+    between its two neighbouring atoms in proportion to closeness (linear interpolation):
+    atom j receives `p_i * max(0, 1 - |Tz_i - z_j| / dz)` with `dz` the atom spacing. A point
+    exactly on an atom gives it all its mass, so the result always sums to 1.
+
+    Args:
+      next_probs: `(B, K)` probabilities of the bootstrap distribution.
+      rewards, discounts: `(B,)` (discount 0 after a termination: all mass at the reward).
+      support: `(K,)` evenly spaced atoms, K >= 2.
+
+    Returns:
+      `(B, K)` target probabilities.
+    """
+    v_min, v_max = support[0], support[-1]
+    delta = (v_max - v_min) / (support.shape[0] - 1)
+    points = jnp.clip(rewards[:, None] + discounts[:, None] * support[None, :], v_min, v_max)
+    weights = jnp.clip(1.0 - jnp.abs(points[:, :, None] - support[None, None, :]) / delta, 0.0, 1.0)
+    return jnp.einsum("bi,bij->bj", next_probs, weights)
+
+
 def epsilon_greedy(key, q_values, epsilon):
     """Per row of `q_values` `(..., A)`: a uniformly random action with probability
     `epsilon`, else the greedy one."""
@@ -158,12 +201,48 @@ def epsilon_greedy(key, q_values, epsilon):
 # --------------------------------------------------------------------------------------
 
 
+class NoisyDense(nn.Module):
+    """Linear layer with factorised Gaussian noise (Fortunato et al., 2018):
+    `y = x (mu_w + sigma_w * f(e_in) f(e_out)^T) + mu_b + sigma_b * f(e_out)`,
+    `f(e) = sign(e) sqrt(|e|)`, `e ~ N(0, 1)`. Noise is drawn from the "noise" RNG stream
+    when the caller provides one (`apply(..., rngs={"noise": key})`); without it the layer
+    is the mean linear layer. mu ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), sigma =
+    sigma_0 / sqrt(fan_in)."""
+
+    features: int
+    sigma_0: float = 0.5
+
+    @nn.compact
+    def __call__(self, x):
+        fan_in = x.shape[-1]
+        bound = 1.0 / jnp.sqrt(fan_in)
+        uniform = lambda key, shape: jax.random.uniform(key, shape, jnp.float32, -bound, bound)  # noqa: E731
+        sigma = lambda key, shape: jnp.full(shape, self.sigma_0 / jnp.sqrt(fan_in), jnp.float32)  # noqa: E731
+        mu_w = self.param("mu_w", uniform, (fan_in, self.features))
+        mu_b = self.param("mu_b", uniform, (self.features,))
+        sigma_w = self.param("sigma_w", sigma, (fan_in, self.features))
+        sigma_b = self.param("sigma_b", sigma, (self.features,))
+        if not self.has_rng("noise"):
+            return x @ mu_w + mu_b
+        in_key, out_key = jax.random.split(self.make_rng("noise"))
+        scale = lambda e: jnp.sign(e) * jnp.sqrt(jnp.abs(e))  # noqa: E731
+        e_in = scale(jax.random.normal(in_key, (fan_in,)))
+        e_out = scale(jax.random.normal(out_key, (self.features,)))
+        return x @ (mu_w + sigma_w * jnp.outer(e_in, e_out)) + mu_b + sigma_b * e_out
+
+
 class QNetwork(nn.Module):
     """Torso (MLP or MinAtar CNN) and a linear Q head over `action_dim` actions:
     `(..., *obs_shape) -> (..., action_dim)`.
 
     Dueling: separate value and advantage streams, `Q = V + A - mean_a A` (the mean-
     subtracted form makes V and A identifiable).
+
+    Noisy: the head layers are `NoisyDense`.
+
+    Distributional (`num_atoms > 1`): returns logits `(..., action_dim, num_atoms)` of
+    each action's return distribution; dueling then combines the streams per atom, on the
+    logits (as in Rainbow).
     """
 
     action_dim: int
@@ -171,17 +250,24 @@ class QNetwork(nn.Module):
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "relu"
     dueling: bool = False
+    num_atoms: int = 1
+    noisy: bool = False
+    noisy_sigma: float = 0.5
 
     @nn.compact
     def __call__(self, obs):
         x = make_torso(self.torso, self.hidden_sizes, self.activation)(obs.astype(jnp.float32))
-        dense = lambda size: nn.Dense(size, kernel_init=orthogonal(1.0),  # noqa: E731
-                                      bias_init=nn.initializers.zeros)
-        advantages = dense(self.action_dim)(x)
-        if not self.dueling:
-            return advantages
-        value = dense(1)(x)
-        return value + advantages - advantages.mean(axis=-1, keepdims=True)
+        if self.noisy:
+            dense = lambda size: NoisyDense(size, self.noisy_sigma)  # noqa: E731
+        else:
+            dense = lambda size: nn.Dense(size, kernel_init=orthogonal(1.0),  # noqa: E731
+                                          bias_init=nn.initializers.zeros)
+        atoms = self.num_atoms
+        out = dense(self.action_dim * atoms)(x).reshape(x.shape[:-1] + (self.action_dim, atoms))
+        if self.dueling:
+            value = dense(atoms)(x)[..., None, :]
+            out = value + out - out.mean(axis=-2, keepdims=True)
+        return out if atoms > 1 else out[..., 0]
 
 
 # --------------------------------------------------------------------------------------
@@ -231,6 +317,12 @@ def validate(config: DQNConfig, env, env_params) -> None:
               "choose 'hard' (copy every target_update_interval) or 'soft' (Polyak, tau)")
     cfg.check(config.epsilon_schedule in ("linear", "exponential"), config, "epsilon_schedule",
               "choose 'linear' or 'exponential'")
+    if config.noisy:
+        cfg.check(config.noisy_sigma > 0, config, "noisy_sigma", "must be > 0, e.g. 0.5")
+    if config.distributional:
+        cfg.check(config.num_atoms >= 2, config, "num_atoms", "C51 needs at least 2 atoms, e.g. 51")
+        cfg.check(config.v_max > config.v_min, config, "v_max",
+                  f"must be > v_min={config.v_min}; the support must cover the returns")
     cfg.check_network(config, env.observation_space(env_params).shape)
 
 
@@ -239,8 +331,9 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
     obs_shape = tuple(env.observation_space(env_params).shape)
     num_actions = int(env.action_space(env_params).n)
     torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
+    atoms = config.num_atoms if config.distributional else 1
     network = QNetwork(num_actions, torso, tuple(config.hidden_sizes), config.activation,
-                       config.dueling)
+                       config.dueling, atoms, config.noisy, config.noisy_sigma)
     steps_per_iteration = config.num_envs * config.num_steps
     n = config.n_step
     obs_dtype = jax.eval_shape(env.reset, jax.random.PRNGKey(0), env_params)[0].dtype
@@ -255,8 +348,25 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         schedule = epsilon_linear if config.epsilon_schedule == "linear" else epsilon_exponential
         return schedule(env_steps, hp["epsilon_start"], hp["epsilon_end"], config.epsilon_decay_steps)
 
-    def q_values(params, obs):
+    def support_of(hp):
+        """C51 atoms from the traced v_min, v_max (None for scalar Q)."""
+        if not config.distributional:
+            return None
+        return jnp.linspace(hp["v_min"], hp["v_max"], config.num_atoms)
+
+    def apply(params, obs, noise_key=None):
+        """The network output; noisy layers sample their noise from `noise_key` (if the
+        network is noisy and a key is given), else use their mean weights."""
+        if config.noisy and noise_key is not None:
+            return network.apply(params, obs, rngs={"noise": noise_key})
         return network.apply(params, obs)
+
+    def q_values(params, obs, support=None, noise_key=None):
+        """Q-values `(..., A)`: the network output, or C51's expected return."""
+        out = apply(params, obs, noise_key)
+        if not config.distributional:
+            return out
+        return jnp.sum(jax.nn.softmax(out, axis=-1) * support, axis=-1)
 
     def rollout_fields(traj):
         return dict(obs=traj.obs, action=traj.action, reward=traj.reward,
@@ -298,23 +408,43 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         pending = jax.tree.map(lambda x: x[config.num_steps:], steps) if n > 1 else None
         return out, pending
 
-    def loss_fn(params, target_params, batch, weights, hp):
-        if config.double:
-            both = q_values(params, jnp.concatenate([batch["obs"], batch["next_obs"]]))
-            q, next_online = jnp.split(both, 2)
+    def loss_fn(params, target_params, batch, weights, hp, key):
+        """Weighted TD loss; `aux["priority"]` is the per-sample PER priority base (|td|,
+        or C51's cross-entropy), `aux["td"]` the expected-Q TD error."""
+        obs, next_obs, actions = batch["obs"], batch["next_obs"], batch["action"]
+        support = support_of(hp)
+        # One online pass over obs (and next_obs for Double DQN's action choice).
+        online_key, target_key = jax.random.split(key)
+        online = apply(params, jnp.concatenate([obs, next_obs]) if config.double else obs, online_key)
+        online, next_online = jnp.split(online, 2) if config.double else (online, None)
+        next_target = apply(target_params, next_obs, target_key)
+        to_q = (lambda out: out) if not config.distributional else (  # noqa: E731
+            lambda out: jnp.sum(jax.nn.softmax(out, axis=-1) * support, axis=-1))
+        taken = lambda out, a: jnp.take_along_axis(  # noqa: E731
+            out, a.reshape(a.shape + (1,) * (out.ndim - 1)), axis=1)[:, 0]
+        q_taken = taken(to_q(online), actions)
+        if config.distributional:
+            # Greedy next action: chosen by the online net (Double DQN) or the target net.
+            next_action = jnp.argmax(to_q(next_online if config.double else next_target), axis=-1)
+            next_probs = jax.nn.softmax(taken(next_target, next_action), axis=-1)
+            target_probs = jax.lax.stop_gradient(categorical_projection(
+                next_probs, batch["reward"], batch["discount"], support))
+            log_probs = jax.nn.log_softmax(taken(online, actions), axis=-1)
+            per_sample = -jnp.sum(target_probs * log_probs, axis=-1)
+            td = q_taken - jax.lax.stop_gradient(jnp.sum(target_probs * support, axis=-1))
+            priority = per_sample
         else:
-            q = q_values(params, batch["obs"])
-        next_target = q_values(target_params, batch["next_obs"])
-        if config.double:
-            targets = double_q_learning_targets(batch["reward"], batch["discount"], next_target,
-                                                next_online)
-        else:
-            targets = q_learning_targets(batch["reward"], batch["discount"], next_target)
-        targets = jax.lax.stop_gradient(targets)
-        q_taken = jnp.take_along_axis(q, batch["action"][:, None], axis=-1)[:, 0]
-        td = q_taken - targets
-        loss = jnp.mean(weights * td_loss(td, config.loss))
-        return loss, {"td": td, "q_mean": q_taken.mean()}
+            if config.double:
+                targets = double_q_learning_targets(batch["reward"], batch["discount"],
+                                                    next_target, next_online)
+            else:
+                targets = q_learning_targets(batch["reward"], batch["discount"], next_target)
+            targets = jax.lax.stop_gradient(targets)
+            td = q_taken - targets
+            per_sample = td_loss(td, config.loss)
+            priority = td
+        loss = jnp.mean(weights * per_sample)
+        return loss, {"td": td, "priority": jax.lax.stop_gradient(priority), "q_mean": q_taken.mean()}
 
     def gradient_step(carry, key, hp, beta):
         params, target_params, opt_state, buffer, count = carry
@@ -324,7 +454,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
             batch, indices = buffers.sample(buffer, key, config.batch_size)
             weights = jnp.ones(config.batch_size, jnp.float32)
         (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            params, target_params, batch, weights, hp)
+            params, target_params, batch, weights, hp, jax.random.fold_in(key, 1))
         updates, opt_state = optimizer(hp).update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
         count = count + 1
@@ -333,7 +463,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         else:
             target_params = soft_update(target_params, params, hp["tau"])
         if config.prioritized:
-            buffer = buffers.prioritized_update(buffer, indices, aux["td"], hp["per_alpha"],
+            buffer = buffers.prioritized_update(buffer, indices, aux["priority"], hp["per_alpha"],
                                                 hp["per_eps"])
         stats = {"loss": loss, "q_mean": aux["q_mean"], "td_abs_mean": jnp.abs(aux["td"]).mean(),
                  "grad_norm": optax.tree.norm(grads)}
@@ -355,7 +485,8 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         eps = epsilon(hp, state.env_steps)
 
         def policy(carry, obs, first, act_key):
-            action = epsilon_greedy(act_key, q_values(state.params, obs), eps)
+            q = q_values(state.params, obs, support_of(hp), jax.random.fold_in(act_key, 1))
+            action = epsilon_greedy(act_key, q, eps)
             return carry, action, jnp.zeros(action.shape, jnp.float32)
 
         envs_, _, traj = collect(env, env_params, policy, None, state.envs, rollout_key,
@@ -378,22 +509,39 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         return state, {**episode_metrics(traj), **stats, "epsilon": eps,
                        "learning": ready.astype(jnp.float32)}
 
+    def policy_params(state):
+        return {"network": state.params, "epsilon": state.hparams["epsilon_end"],
+                "support": support_of(state.hparams)}
+
     def act(policy_params, obs, key, deterministic: bool = False):
-        q = q_values(policy_params["network"], obs)
-        if deterministic:
+        if deterministic:  # noisy layers use their mean weights
+            q = q_values(policy_params["network"], obs, policy_params["support"])
             return jnp.argmax(q, axis=-1).astype(jnp.int32)
+        q = q_values(policy_params["network"], obs, policy_params["support"],
+                     jax.random.fold_in(key, 1))
         return epsilon_greedy(key, q, policy_params["epsilon"])
 
     def value(policy_params, obs):
-        """Q-values `(..., num_actions)`."""
-        return q_values(policy_params["network"], obs)
+        """Q-values `(..., num_actions)` (C51: expected returns)."""
+        return q_values(policy_params["network"], obs, policy_params["support"])
 
     return Agent(
         algo="dqn", config=config, env=env, env_params=env_params, init=init, update=update,
-        act=act, policy_params=lambda s: {"network": s.params, "epsilon": s.hparams["epsilon_end"]},
+        act=act, policy_params=policy_params,
         steps_per_iteration=steps_per_iteration, value=value,
-        extras={"network": network, "q_values": q_values},
+        extras={"network": network, "q_values": q_values, "support": support_of},
     )
+
+
+RAINBOW = dict(double=True, dueling=True, distributional=True, noisy=True, n_step=3,
+               prioritized=True, per_alpha=0.5, epsilon_start=0.0, epsilon_end=0.0)
+"""The Rainbow switches (Hessel et al., 2018): Double, dueling, C51, noisy nets, 3-step
+returns and prioritized replay, with exploration left to the noisy layers (epsilon 0)."""
+
+
+def rainbow(**overrides) -> DQNConfig:
+    """A DQNConfig with every Rainbow component on (`RAINBOW`), then `overrides`."""
+    return DQNConfig(**{**RAINBOW, **overrides})
 
 
 Config = DQNConfig
