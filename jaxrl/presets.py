@@ -83,6 +83,15 @@ _PRESETS: list[Preset] = [
         total_steps=500_000, num_seeds=4,
     ),
     Preset(
+        name="CartPole-v1", algo="dqn", env="CartPole-v1",
+        # Double DQN over 16 vectorised envs, 2 gradient steps per iteration; MSE loss (with
+        # Huber, Q diverged on CartPole: see DQNConfig).
+        overrides=dict(num_envs=16, num_steps=1, gradient_steps=2, batch_size=128,
+                       buffer_size=10_000, learning_starts=10_000, double=True, loss="mse",
+                       target_update="hard", target_update_interval=50, learning_rate=2.5e-4),
+        total_steps=500_000, num_seeds=4,
+    ),
+    Preset(
         name="CartPole-v1", algo="reinforce", env="CartPole-v1",
         overrides=dict(num_envs=8, num_steps=0, learning_rate=1e-3, baseline=True,
                        normalize_returns=True),

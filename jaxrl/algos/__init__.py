@@ -9,6 +9,7 @@ ALGORITHMS = {
     "ppo": "jaxrl.algos.ppo",
     "a2c": "jaxrl.algos.a2c",
     "reinforce": "jaxrl.algos.reinforce",
+    "dqn": "jaxrl.algos.dqn",
 }
 
 

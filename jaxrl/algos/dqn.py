@@ -89,7 +89,7 @@ class DQNConfig:
     # target independently); deterministic actions use the mean weights. Usually paired
     # with epsilon_start = epsilon_end = 0 (see `rainbow`).
     noisy: bool = False
-    noisy_sigma: float = 0.5  # sigma_0 of the noise scale's initial value sigma_0 / sqrt(fan_in)
+    noisy_sigma: float = 0.5  # sigma_0: noise scales start at sigma_0 / sqrt(fan_in) (init only)
     # Traced numeric hyperparameters.
     learning_rate: float = 2.5e-4
     gamma: float = 0.99
