@@ -118,18 +118,19 @@ def prepare_training(args: argparse.Namespace):
     metadata = {
         "env_kwargs": env_kwargs,
         "preset": preset.name if preset else None,
-        "command": "jaxrl train " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else []),
     }
     return agent, total_steps, num_seeds, metadata
 
 
 def train_command(argv: Sequence[str] | None = None, prog="jaxrl train") -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _train_parser(prog).parse_args(argv)
     try:
         agent, total_steps, num_seeds, metadata = prepare_training(args)
     except CLIError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    metadata["command"] = " ".join([prog, *argv])
     from jaxrl.train import enable_compilation_cache, run
 
     if not args.no_cache:

@@ -35,6 +35,7 @@ def test_cli_train_writes_the_run_directory(tmp_path, capsys):
     config = json.loads((logdir / "config.json").read_text())
     assert config["config"]["num_steps"] == 64 and config["config"]["total_steps"] == 5120
     assert config["preset"] == "CartPole-v1" and config["total_steps"] == 5120
+    assert config["command"].startswith("jaxrl train ppo --env CartPole-v1 --total-steps 5120")
     rows = list(csv.DictReader(open(logdir / "metrics.csv")))
     assert [int(r["iteration"]) for r in rows] == list(range(1, 11))
     assert [r["eval_return"] != "" for r in rows].count(True) == 3
