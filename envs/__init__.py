@@ -27,6 +27,7 @@ from envs.wrappers import (
     EpisodeStatisticsState,
     FlattenObservation,
     ObservationSubset,
+    ObservationWrapper,
     POSITION_INDICES,
     is_image_space,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "Box",
     "FlattenObservation",
     "ObservationSubset",
+    "ObservationWrapper",
     "ClipAction",
     "AutoReset",
     "EpisodeStatistics",

@@ -23,6 +23,7 @@ from envs.spaces import Box
 
 __all__ = [
     "FlattenObservation",
+    "ObservationWrapper",
     "ClipAction",
     "AutoReset",
     "EpisodeStatistics",
@@ -47,21 +48,29 @@ def _select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
     return jax.tree.map(sel, on_true, on_false)
 
 
-class FlattenObservation(Wrapper):
-    """Reshapes observations to 1-D float32 vectors (also ``info["final_obs"]`` if present)."""
+class ObservationWrapper(Wrapper):
+    """Base for wrappers that map every observation through ``observation(obs)``, including
+    ``info["final_obs"]`` when an inner AutoReset put one there."""
 
-    def _flat(self, obs: jax.Array) -> jax.Array:
-        return jnp.reshape(jnp.asarray(obs, jnp.float32), (-1,))
+    def observation(self, obs: jax.Array) -> jax.Array:
+        raise NotImplementedError
 
     def reset(self, key, params=None):
         obs, state = self._env.reset(key, params)
-        return self._flat(obs), state
+        return self.observation(obs), state
 
     def step(self, key, state, action, params=None) -> StepResult:
         obs, state, reward, terminated, truncated, info = self._env.step(key, state, action, params)
         if "final_obs" in info:
-            info = {**info, "final_obs": self._flat(info["final_obs"])}
-        return self._flat(obs), state, reward, terminated, truncated, info
+            info = {**info, "final_obs": self.observation(info["final_obs"])}
+        return self.observation(obs), state, reward, terminated, truncated, info
+
+
+class FlattenObservation(ObservationWrapper):
+    """Reshapes observations to 1-D float32 vectors."""
+
+    def observation(self, obs: jax.Array) -> jax.Array:
+        return jnp.reshape(jnp.asarray(obs, jnp.float32), (-1,))
 
     def observation_space(self, params=None) -> Box:
         space = self._env.observation_space(params)
@@ -166,7 +175,7 @@ POSITION_INDICES: dict[str, tuple[int, ...]] = {
 }
 
 
-class ObservationSubset(Wrapper):
+class ObservationSubset(ObservationWrapper):
     """Partial observability: keep only the observation entries at `indices` (a 1-D
     observation is assumed). `envs.make(ID, hide_velocity=True)` uses it to show only
     positions, so the agent must infer velocities from memory."""
@@ -175,18 +184,8 @@ class ObservationSubset(Wrapper):
         super().__init__(env)
         self._indices = np.asarray(indices, np.int32)
 
-    def _subset(self, obs):
+    def observation(self, obs):
         return jnp.take(obs, self._indices, axis=-1)
-
-    def reset(self, key, params=None):
-        obs, state = self._env.reset(key, params)
-        return self._subset(obs), state
-
-    def step(self, key, state, action, params=None) -> StepResult:
-        obs, state, reward, terminated, truncated, info = self._env.step(key, state, action, params)
-        if "final_obs" in info:
-            info = {**info, "final_obs": self._subset(info["final_obs"])}
-        return self._subset(obs), state, reward, terminated, truncated, info
 
     def observation_space(self, params=None) -> Box:
         space = self._env.observation_space(params)

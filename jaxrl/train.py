@@ -12,6 +12,7 @@ import dataclasses
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -79,15 +80,12 @@ def _seed_mean_return(metrics: Mapping[str, np.ndarray]):
     counts = metrics["episodes"]
     returns = np.where(counts > 0, metrics["episode_return"], np.nan)
     total = counts.sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(total > 0, np.nansum(returns * counts, 0) / np.maximum(total, 1), np.nan)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            low = np.nanmin(returns, 0)
-            high = np.nanmax(returns, 0)
+    mean = np.nansum(returns * counts, 0) / np.maximum(total, 1)
+    mean = np.where(total > 0, mean, np.nan)
+    # Columns with no finished episode in any seed stay NaN (logged blank), silently.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanmin(returns, 0), np.nanmax(returns, 0)
     return mean, low, high, total
 
 
