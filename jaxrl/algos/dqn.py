@@ -45,6 +45,7 @@ from jaxrl import optim
 from jaxrl.agent import Agent
 from jaxrl.networks import default_torso_kind, make_torso, orthogonal
 from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
+from jaxrl.targets import hard_update, soft_update  # noqa: F401  (re-exported)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,17 +127,6 @@ def epsilon_exponential(count, start, end, decay_steps):
     3 * decay_steps). `decay_steps` must be > 0."""
     count = jnp.asarray(count, jnp.float32)
     return end + (start - end) * jnp.exp(-count / jnp.asarray(decay_steps, jnp.float32))
-
-
-def hard_update(target, online, step, interval: int):
-    """`online` where `step % interval == 0`, else `target` (a jit-safe periodic copy)."""
-    copy = jnp.asarray(step) % interval == 0
-    return jax.tree.map(lambda t, o: jnp.where(copy, o, t), target, online)
-
-
-def soft_update(target, online, tau):
-    """Polyak averaging: `tau * online + (1 - tau) * target`."""
-    return jax.tree.map(lambda t, o: tau * o + (1.0 - tau) * t, target, online)
 
 
 def q_learning_targets(rewards, discounts, next_q_target):
