@@ -152,6 +152,77 @@ def default_torso_kind(obs_shape: tuple[int, ...]) -> str:
     return "cnn" if len(obs_shape) == 3 else "mlp"
 
 
+class NoisyDense(nn.Module):
+    """Linear layer with factorised Gaussian noise (Fortunato et al., 2018):
+    `y = x (mu_w + sigma_w * f(e_in) f(e_out)^T) + mu_b + sigma_b * f(e_out)`,
+    `f(e) = sign(e) sqrt(|e|)`, `e ~ N(0, 1)`. Noise is drawn from the "noise" RNG stream
+    when the caller provides one (`apply(..., rngs={"noise": key})`); without it the layer
+    is the mean linear layer. mu ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), sigma =
+    sigma_0 / sqrt(fan_in)."""
+
+    features: int
+    sigma_0: float = 0.5
+
+    @nn.compact
+    def __call__(self, x):
+        fan_in = x.shape[-1]
+        bound = 1.0 / jnp.sqrt(fan_in)
+        uniform = lambda key, shape: jax.random.uniform(key, shape, jnp.float32, -bound, bound)  # noqa: E731
+        sigma = lambda key, shape: jnp.full(shape, self.sigma_0 / jnp.sqrt(fan_in), jnp.float32)  # noqa: E731
+        mu_w = self.param("mu_w", uniform, (fan_in, self.features))
+        mu_b = self.param("mu_b", uniform, (self.features,))
+        sigma_w = self.param("sigma_w", sigma, (fan_in, self.features))
+        sigma_b = self.param("sigma_b", sigma, (self.features,))
+        if not self.has_rng("noise"):
+            return x @ mu_w + mu_b
+        in_key, out_key = jax.random.split(self.make_rng("noise"))
+        scale = lambda e: jnp.sign(e) * jnp.sqrt(jnp.abs(e))  # noqa: E731
+        e_in = scale(jax.random.normal(in_key, (fan_in,)))
+        e_out = scale(jax.random.normal(out_key, (self.features,)))
+        return x @ (mu_w + sigma_w * jnp.outer(e_in, e_out)) + mu_b + sigma_b * e_out
+
+
+class QNetwork(nn.Module):
+    """Torso (MLP or MinAtar CNN) and a linear Q head over `action_dim` actions:
+    `(..., *obs_shape) -> (..., action_dim)`.
+
+    Dueling: separate value and advantage streams, `Q = V + A - mean_a A` (the mean-
+    subtracted form makes V and A identifiable).
+
+    Noisy: the head layers are `NoisyDense`.
+
+    Distributional (`num_atoms > 1`): returns logits `(..., action_dim, num_atoms)` of
+    each action's return distribution; dueling then combines the streams per atom, on the
+    logits (as in Rainbow).
+    """
+
+    action_dim: int
+    torso: str = "mlp"
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "relu"
+    dueling: bool = False
+    num_atoms: int = 1
+    noisy: bool = False
+    noisy_sigma: float = 0.5
+    layer_norm: bool = False  # LayerNorm after each torso layer (PQN)
+
+    @nn.compact
+    def __call__(self, obs):
+        x = make_torso(self.torso, self.hidden_sizes, self.activation, self.layer_norm)(
+            obs.astype(jnp.float32))
+        if self.noisy:
+            dense = lambda size: NoisyDense(size, self.noisy_sigma)  # noqa: E731
+        else:
+            dense = lambda size: nn.Dense(size, kernel_init=orthogonal(1.0),  # noqa: E731
+                                          bias_init=nn.initializers.zeros)
+        atoms = self.num_atoms
+        out = dense(self.action_dim * atoms)(x).reshape(x.shape[:-1] + (self.action_dim, atoms))
+        if self.dueling:
+            value = dense(atoms)(x)[..., None, :]
+            out = value + out - out.mean(axis=-2, keepdims=True)
+        return out if atoms > 1 else out[..., 0]
+
+
 def masked_logits(logits, action_mask):
     """Give masked-out actions (mask False) a logit so low their probability is zero."""
     if action_mask is None:

@@ -24,16 +24,16 @@ every transition is emitted exactly once, `n_step - 1` steps late. To start with
 Extensions beyond the Nature DQN: C51 distributional heads (`distributional`), noisy nets
 (`noisy`), and `rainbow(...)`, a config with all of them on.
 
-Read top to bottom: config, shared pure functions (schedules, target updates, TD targets),
-network, state, validate, make() -> init, rollout, loss, learn, update, act.
+Read top to bottom: config, TD targets and losses, state, validate, make() -> init,
+rollout, loss, learn, update, act. The Q-network lives in `jaxrl.networks`, exploration in
+`jaxrl.exploration`, target updates in `jaxrl.targets`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
@@ -43,9 +43,10 @@ from jaxrl import buffers
 from jaxrl import config as cfg
 from jaxrl import optim
 from jaxrl.agent import Agent
-from jaxrl.networks import default_torso_kind, make_torso, orthogonal
+from jaxrl.exploration import epsilon_exponential, epsilon_greedy, epsilon_linear
+from jaxrl.networks import NoisyDense, QNetwork, default_torso_kind  # noqa: F401  (re-exported)
 from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
-from jaxrl.targets import hard_update, soft_update  # noqa: F401  (re-exported)
+from jaxrl.targets import hard_update, soft_update
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,19 +117,6 @@ class DQNConfig:
 # --------------------------------------------------------------------------------------
 
 
-def epsilon_linear(count, start, end, decay_steps):
-    """`start` at count 0, linearly to `end` at `count >= decay_steps`, then held."""
-    return buffers.linear_schedule(start, end, decay_steps, count)
-
-
-def epsilon_exponential(count, start, end, decay_steps):
-    """`end + (start - end) * exp(-count / decay_steps)`: the gap to `end` shrinks by a
-    factor e every `decay_steps` steps (so it is ~5% of the initial gap after
-    3 * decay_steps). `decay_steps` must be > 0."""
-    count = jnp.asarray(count, jnp.float32)
-    return end + (start - end) * jnp.exp(-count / jnp.asarray(decay_steps, jnp.float32))
-
-
 def q_learning_targets(rewards, discounts, next_q_target):
     """`r + discount * max_a Q_target(s', a)`. rewards, discounts `(B,)`; next_q `(B, A)`.
     `discounts` already holds gamma^k and is 0 after a termination (n_step_transitions)."""
@@ -174,90 +162,6 @@ def categorical_projection(next_probs, rewards, discounts, support):
     points = jnp.clip(rewards[:, None] + discounts[:, None] * support[None, :], v_min, v_max)
     weights = jnp.clip(1.0 - jnp.abs(points[:, :, None] - support[None, None, :]) / delta, 0.0, 1.0)
     return jnp.einsum("bi,bij->bj", next_probs, weights)
-
-
-def epsilon_greedy(key, q_values, epsilon):
-    """Per row of `q_values` `(..., A)`: a uniformly random action with probability
-    `epsilon`, else the greedy one."""
-    explore_key, action_key = jax.random.split(key)
-    greedy = jnp.argmax(q_values, axis=-1)
-    random = jax.random.randint(action_key, greedy.shape, 0, q_values.shape[-1])
-    explore = jax.random.uniform(explore_key, greedy.shape) < epsilon
-    return jnp.where(explore, random, greedy).astype(jnp.int32)
-
-
-# --------------------------------------------------------------------------------------
-# Network
-# --------------------------------------------------------------------------------------
-
-
-class NoisyDense(nn.Module):
-    """Linear layer with factorised Gaussian noise (Fortunato et al., 2018):
-    `y = x (mu_w + sigma_w * f(e_in) f(e_out)^T) + mu_b + sigma_b * f(e_out)`,
-    `f(e) = sign(e) sqrt(|e|)`, `e ~ N(0, 1)`. Noise is drawn from the "noise" RNG stream
-    when the caller provides one (`apply(..., rngs={"noise": key})`); without it the layer
-    is the mean linear layer. mu ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), sigma =
-    sigma_0 / sqrt(fan_in)."""
-
-    features: int
-    sigma_0: float = 0.5
-
-    @nn.compact
-    def __call__(self, x):
-        fan_in = x.shape[-1]
-        bound = 1.0 / jnp.sqrt(fan_in)
-        uniform = lambda key, shape: jax.random.uniform(key, shape, jnp.float32, -bound, bound)  # noqa: E731
-        sigma = lambda key, shape: jnp.full(shape, self.sigma_0 / jnp.sqrt(fan_in), jnp.float32)  # noqa: E731
-        mu_w = self.param("mu_w", uniform, (fan_in, self.features))
-        mu_b = self.param("mu_b", uniform, (self.features,))
-        sigma_w = self.param("sigma_w", sigma, (fan_in, self.features))
-        sigma_b = self.param("sigma_b", sigma, (self.features,))
-        if not self.has_rng("noise"):
-            return x @ mu_w + mu_b
-        in_key, out_key = jax.random.split(self.make_rng("noise"))
-        scale = lambda e: jnp.sign(e) * jnp.sqrt(jnp.abs(e))  # noqa: E731
-        e_in = scale(jax.random.normal(in_key, (fan_in,)))
-        e_out = scale(jax.random.normal(out_key, (self.features,)))
-        return x @ (mu_w + sigma_w * jnp.outer(e_in, e_out)) + mu_b + sigma_b * e_out
-
-
-class QNetwork(nn.Module):
-    """Torso (MLP or MinAtar CNN) and a linear Q head over `action_dim` actions:
-    `(..., *obs_shape) -> (..., action_dim)`.
-
-    Dueling: separate value and advantage streams, `Q = V + A - mean_a A` (the mean-
-    subtracted form makes V and A identifiable).
-
-    Noisy: the head layers are `NoisyDense`.
-
-    Distributional (`num_atoms > 1`): returns logits `(..., action_dim, num_atoms)` of
-    each action's return distribution; dueling then combines the streams per atom, on the
-    logits (as in Rainbow).
-    """
-
-    action_dim: int
-    torso: str = "mlp"
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "relu"
-    dueling: bool = False
-    num_atoms: int = 1
-    noisy: bool = False
-    noisy_sigma: float = 0.5
-
-    @nn.compact
-    def __call__(self, obs):
-        x = make_torso(self.torso, self.hidden_sizes, self.activation)(obs.astype(jnp.float32))
-        if self.noisy:
-            dense = lambda size: NoisyDense(size, self.noisy_sigma)  # noqa: E731
-        else:
-            dense = lambda size: nn.Dense(size, kernel_init=orthogonal(1.0),  # noqa: E731
-                                          bias_init=nn.initializers.zeros)
-        atoms = self.num_atoms
-        out = dense(self.action_dim * atoms)(x).reshape(x.shape[:-1] + (self.action_dim, atoms))
-        if self.dueling:
-            value = dense(atoms)(x)[..., None, :]
-            out = value + out - out.mean(axis=-2, keepdims=True)
-        return out if atoms > 1 else out[..., 0]
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""Exploration for value-based agents: epsilon schedules and epsilon-greedy action choice,
+as pure functions (jit/vmap-safe; every numeric argument may be traced)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl.buffers import linear_schedule
+
+
+def epsilon_linear(count, start, end, decay_steps):
+    """`start` at count 0, linearly to `end` at `count >= decay_steps`, then held."""
+    return linear_schedule(start, end, decay_steps, count)
+
+
+def epsilon_exponential(count, start, end, decay_steps):
+    """`end + (start - end) * exp(-count / decay_steps)`: the gap to `end` shrinks by a
+    factor e every `decay_steps` steps (so it is ~5% of the initial gap after
+    3 * decay_steps). `decay_steps` must be > 0."""
+    count = jnp.asarray(count, jnp.float32)
+    return end + (start - end) * jnp.exp(-count / jnp.asarray(decay_steps, jnp.float32))
+
+
+def greedy(q_values, action_mask=None):
+    """`argmax_a Q(s, a)` over `(..., A)`, restricted to allowed actions when `action_mask`
+    (bool `(..., A)`, True = allowed) is given."""
+    if action_mask is not None:
+        q_values = jnp.where(action_mask, q_values, -jnp.inf)
+    return jnp.argmax(q_values, axis=-1).astype(jnp.int32)
+
+
+def epsilon_greedy(key, q_values, epsilon, action_mask=None):
+    """Per row of `q_values` `(..., A)`: with probability `epsilon` an action drawn
+    uniformly (from the allowed ones, if `action_mask` is given), else the greedy one."""
+    explore_key, action_key = jax.random.split(key)
+    best = greedy(q_values, action_mask)
+    if action_mask is None:
+        random = jax.random.randint(action_key, best.shape, 0, q_values.shape[-1])
+    else:
+        logits = jnp.where(action_mask, 0.0, -jnp.inf)
+        random = jax.random.categorical(action_key, logits, axis=-1)
+    explore = jax.random.uniform(explore_key, best.shape) < epsilon
+    return jnp.where(explore, random, best).astype(jnp.int32)
