@@ -46,24 +46,46 @@ def gae(rewards, values, next_values, terminated, truncated, gamma, gae_lambda):
     return advantages, advantages + values
 
 
+def lambda_returns(rewards, next_values, terminated, truncated, gamma, lambda_):
+    """TD(lambda) returns within episodes (Watkins' Q(lambda) targets when `next_values`
+    holds `max_a Q(s'_t, a)`, as in PQN).
+
+    `G_t = r_t + gamma * (1 - terminated_t) * tail_t`, with `tail_t = next_values[t]` at the
+    last step of the batch and wherever the episode ended (a truncation bootstraps from
+    the final observation's value), else `(1 - lambda) * next_values[t] + lambda * G_{t+1}`.
+    lambda = 0 gives one-step targets; lambda = 1 the bootstrapped discounted return.
+
+    Args:
+      rewards, next_values: float arrays `(T, ...)`; `next_values[t]` is the value of the
+        observation that followed step t within its episode (`info["final_obs"]`).
+      terminated, truncated: bool arrays `(T, ...)`.
+      gamma, lambda_: scalars (may be traced).
+
+    Returns:
+      `(T, ...)` returns.
+    """
+    not_terminated = 1.0 - terminated.astype(rewards.dtype)
+    done = jnp.logical_or(terminated, truncated).astype(rewards.dtype)
+
+    def backward(next_return, xs):
+        reward, next_value, not_term, is_done = xs
+        blended = (1.0 - lambda_) * next_value + lambda_ * next_return
+        tail = is_done * next_value + (1.0 - is_done) * blended
+        ret = reward + gamma * not_term * tail
+        return ret, ret
+
+    _, returns = jax.lax.scan(
+        backward, next_values[-1], (rewards, next_values, not_terminated, done), reverse=True
+    )
+    return returns
+
+
 def discounted_returns(rewards, next_values, terminated, truncated, gamma):
     """Bootstrapped discounted returns `G_t = r_t + gamma * G_{t+1}` within episodes.
 
     At the last step of the batch and at truncations the tail is `V(s'_t)` (`next_values`);
     at terminations it is zero. With `next_values = 0` this is the Monte-Carlo
-    return-to-go over complete episodes. Shapes `(T, ...)`.
+    return-to-go over complete episodes. Shapes `(T, ...)`. (`lambda_returns` with
+    lambda = 1.)
     """
-    not_terminated = 1.0 - terminated.astype(rewards.dtype)
-    done = jnp.logical_or(terminated, truncated).astype(rewards.dtype)
-
-    def backward(carry, xs):
-        reward, next_value, not_term, is_done = xs
-        tail = is_done * next_value + (1.0 - is_done) * carry
-        ret = reward + gamma * not_term * tail
-        return ret, ret
-
-    init = next_values[-1]
-    _, returns = jax.lax.scan(
-        backward, init, (rewards, next_values, not_terminated, done), reverse=True
-    )
-    return returns
+    return lambda_returns(rewards, next_values, terminated, truncated, gamma, 1.0)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.returns import discounted_returns, gae
+from jaxrl.returns import discounted_returns, gae, lambda_returns
 
 
 def gae_reference(rewards, values, next_values, terminated, truncated, gamma, lam):
@@ -102,3 +102,46 @@ def test_gae_with_lambda_one_equals_discounted_returns():
     np.testing.assert_allclose(
         ret, discounted_returns(rewards, next_values, terminated, truncated, 0.95), rtol=1e-4, atol=1e-4
     )
+
+
+def lambda_returns_forward_view(rewards, next_values, terminated, truncated, gamma, lam):
+    """The forward-view definition: a (1 - lambda)-weighted mix of n-step returns, the
+    longest window ending at the episode's end or the batch's end taking the rest."""
+    T = len(rewards)
+    out = np.zeros(T)
+    for t in range(T):
+        end = t  # last step of the window
+        while end < T - 1 and not (terminated[end] or truncated[end]):
+            end += 1
+        mixture = 0.0
+        for n in range(1, end - t + 2):
+            last = t + n - 1
+            n_step = sum(gamma ** k * rewards[t + k] for k in range(n))
+            if not terminated[last]:
+                n_step += gamma ** n * next_values[last]
+            weight = lam ** (n - 1) if last == end else (1 - lam) * lam ** (n - 1)
+            mixture += weight * n_step
+        out[t] = mixture
+    return out
+
+
+@pytest.mark.parametrize("kind", ["none", "terminated", "truncated", "mixed"])
+@pytest.mark.parametrize("lam", [0.0, 0.65, 1.0])
+def test_lambda_returns_match_forward_view(kind, lam):
+    rewards, _, next_values, terminated, truncated = _stream(3, 20, kind)
+    out = jax.jit(lambda_returns)(rewards, next_values, terminated, truncated, 0.9, lam)
+    ref = lambda_returns_forward_view(rewards, next_values, terminated, truncated, 0.9, lam)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_lambda_returns_vmap_over_envs_and_lambdas():
+    streams = [_stream(s, 18, "mixed") for s in range(3)]
+    rewards, _, next_values, terminated, truncated = [np.stack(x, axis=1) for x in zip(*streams)]
+    lams = jnp.array([0.0, 0.5, 0.9])
+    per_lambda = jax.vmap(lambda lam: lambda_returns(rewards, next_values, terminated, truncated, 0.99, lam))
+    out = jax.jit(per_lambda)(lams)  # (3 lambdas, T, 3 envs)
+    for i, lam in enumerate([0.0, 0.5, 0.9]):
+        for env in range(3):
+            ref = lambda_returns_forward_view(rewards[:, env], next_values[:, env], terminated[:, env],
+                                              truncated[:, env], 0.99, lam)
+            np.testing.assert_allclose(out[i, :, env], ref, rtol=1e-5, atol=1e-5)
