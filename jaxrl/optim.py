@@ -33,3 +33,14 @@ def rmsprop(learning_rate, max_grad_norm, decay=0.99, eps=1e-5):
         optax.scale_by_rms(decay=decay, eps=eps, eps_in_sqrt=False),
         optax.scale(-learning_rate),
     )
+
+
+def radam(learning_rate, max_grad_norm, eps=1e-8):
+    """Global-norm gradient clipping, then Rectified Adam (Liu et al., 2020; PQN's choice):
+    Adam whose early steps, while the second-moment estimate is unreliable, fall back to
+    momentum SGD."""
+    return optax.chain(
+        optax.clip_by_global_norm(max_grad_norm),
+        optax.scale_by_radam(eps=eps),
+        optax.scale(-learning_rate),
+    )

@@ -95,3 +95,18 @@ def episode_metrics(trajectory: Trajectory) -> dict[str, jax.Array]:
         "episode_length": jnp.where(done, trajectory.episode_length, 0).sum() / denominator,
         "episodes": episodes,
     }
+
+
+def shuffled_minibatches(batch, key, num_minibatches: int):
+    """Flatten time-major arrays `(T, N, ...)` to `T*N` transitions, shuffle them and split
+    into `(num_minibatches, T*N // num_minibatches, ...)` (one shuffle for every leaf, so
+    rows stay aligned). `num_minibatches` must divide `T*N`."""
+    leaves = jax.tree.leaves(batch)
+    size = leaves[0].shape[0] * leaves[0].shape[1]
+    order = jax.random.permutation(key, size)
+
+    def split(x):
+        x = jnp.take(x.reshape((size,) + x.shape[2:]), order, axis=0)
+        return x.reshape((num_minibatches, size // num_minibatches) + x.shape[1:])
+
+    return jax.tree.map(split, batch)

@@ -10,6 +10,7 @@ ALGORITHMS = {
     "a2c": "jaxrl.algos.a2c",
     "reinforce": "jaxrl.algos.reinforce",
     "dqn": "jaxrl.algos.dqn",
+    "pqn": "jaxrl.algos.pqn",
 }
 
 
