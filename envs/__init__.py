@@ -78,6 +78,11 @@ def _register_builtin_native() -> None:
     for kind in PROBES:
         _NATIVE[f"probe/{kind}"] = functools.partial(make_probe, kind)
 
+    from envs.fab.instances import INSTANCES, make_fab
+
+    for instance in INSTANCES:
+        _NATIVE[f"fab/{instance}"] = functools.partial(make_fab, instance)
+
 
 _register_builtin_native()
 

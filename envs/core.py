@@ -61,6 +61,17 @@ class Environment(abc.ABC):
     def max_episode_steps(self, params: Any = None) -> int:
         """Time limit of an episode, as a Python int (an upper bound for eval loops)."""
 
+    def action_mask(self, obs: Any, params: Any = None) -> jax.Array | None:
+        """Optional hook for discrete-action envs whose valid actions vary by state.
+
+        Returns a bool array of shape ``obs.shape[:-obs_ndim] + (n,)`` (True = the action is
+        valid), computed from the observation alone, so it works on stored batches of
+        observations too; or None (the default) when every action is always valid.
+        Discrete-action algorithms query it, give masked actions zero probability (PPO) or
+        exclude them from the argmax (DQN), and never send them to the env.
+        """
+        return None
+
     @property
     def unwrapped(self) -> "Environment":
         """The innermost environment (itself for a non-wrapper)."""
@@ -113,6 +124,9 @@ class Wrapper(Environment):
 
     def max_episode_steps(self, params: Any = None) -> int:
         return self._env.max_episode_steps(params)
+
+    def action_mask(self, obs: Any, params: Any = None) -> jax.Array | None:
+        return self._env.action_mask(obs, params)
 
     def __getattr__(self, attr: str) -> Any:
         # Only called when normal lookup fails. Guard "_env" so copying/unpickling a

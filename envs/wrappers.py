@@ -55,6 +55,19 @@ class ObservationWrapper(Wrapper):
     def observation(self, obs: jax.Array) -> jax.Array:
         raise NotImplementedError
 
+    def action_mask(self, obs, params=None):
+        # The inner env reads its mask from observations this wrapper has transformed, so a
+        # masked env is only supported when the transform keeps the observation as is
+        # (FlattenObservation of an already flat observation).
+        inner_shape = self._env.observation_space(params).shape
+        if self._env.action_mask(jnp.zeros(inner_shape, jnp.float32), params) is None:
+            return None
+        if type(self) is FlattenObservation and len(self._env.observation_space(params).shape) == 1:
+            return self._env.action_mask(obs, params)
+        raise NotImplementedError(
+            f"{type(self).__name__} changes the observation {self._env!r} reads its action mask "
+            "from; apply it only to envs without action masks.")
+
     def reset(self, key, params=None):
         obs, state = self._env.reset(key, params)
         return self.observation(obs), state

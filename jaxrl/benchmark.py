@@ -1,5 +1,7 @@
-"""`jaxrl benchmark`: time PPO on CartPole-v1 with the common reference config, ours and
-(optionally) Stable-Baselines3's, in one run on this machine, and write docs/benchmarks.md.
+"""`jaxrl benchmark`: time PPO on CartPole-v1 with the common reference config, and the
+time our value-based presets and PPO take to reach a return of 475 on CartPole-v1, ours and
+(optionally, `--sb3`) Stable-Baselines3's, in one run on this machine; write
+docs/benchmarks.md and docs/benchmarks.json.
 
 Reference config: 4 envs x 128 steps, 500k env steps, 4 epochs x 4 minibatches, 64-64 tanh,
 lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), entropy 0.01.
@@ -23,6 +25,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+_PROCESS_START = time.perf_counter()
 
 REFERENCE = dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
                  hidden_sizes=(64, 64), activation="tanh", learning_rate=2.5e-4, anneal_lr=True,
@@ -92,6 +96,111 @@ def time_ours_cold(total_steps: int) -> dict:
     return result
 
 
+def _preset_agent(algo_name: str, preset_name: str, overrides=None):
+    import envs
+    from jaxrl import algos, presets
+    from jaxrl import config as cfg
+
+    preset = presets.get(algo_name, preset_name)
+    algo = algos.get(algo_name)
+    config = cfg.apply_overrides(algo.Config(), {**preset.overrides, "total_steps": preset.total_steps,
+                                                 **(overrides or {})})
+    env, env_params = envs.make(preset.env, **preset.env_kwargs)
+    return algo.make(env, env_params, config), preset
+
+
+def time_to_threshold(algo_name: str, preset_name: str, threshold: float, eval_every: int,
+                      process_start: float, seed: int = 0, eval_episodes: int = 10,
+                      overrides=None) -> dict:
+    """Train one seed of a preset, evaluating deterministically (`eval_episodes` episodes)
+    every `eval_every` env steps, until the mean evaluation return reaches `threshold` or
+    the preset's budget ends. Seconds are wall time since `process_start` (imports,
+    compilation, training and every evaluation included)."""
+    import jax
+    import numpy as np
+
+    from jaxrl import evaluate
+
+    agent, preset = _preset_agent(algo_name, preset_name, overrides)
+    chunk = max(1, eval_every // agent.steps_per_iteration)
+    num_chunks = max(1, agent.config.total_steps // (chunk * agent.steps_per_iteration))
+
+    def advance(state):
+        return jax.lax.scan(lambda s, _: (agent.update(s)[0], None), state, None, length=chunk)[0]
+
+    advance = jax.jit(advance, donate_argnums=0)
+    score = jax.jit(lambda params, key: evaluate(agent, params, key, eval_episodes)[0].mean())
+    state = jax.jit(agent.init)(jax.random.PRNGKey(seed))
+    evaluations, reached = [], None
+    for i in range(num_chunks):
+        state = advance(state)
+        mean = float(score(agent.policy_params(state), jax.random.PRNGKey(10_000 + i)))
+        steps = (i + 1) * chunk * agent.steps_per_iteration
+        seconds = time.perf_counter() - process_start
+        evaluations.append((steps, mean, seconds))
+        if mean >= threshold:
+            reached = {"env_steps": steps, "seconds": seconds, "return": mean}
+            break
+    return {"library": "jaxrl", "algo": algo_name, "preset": preset_name, "env": preset.env,
+            "threshold": threshold, "reached": reached, "evaluations": evaluations,
+            "cold_seconds": time.perf_counter() - process_start,
+            "final_return": float(np.asarray(evaluations[-1][1]))}
+
+
+def throughput_ours(algo_name: str, preset_name: str, overrides, total_steps: int) -> dict:
+    """Warm env steps per second of one seed of a preset with `overrides` (compiled first)."""
+    import jax
+
+    from jaxrl import train
+
+    agent, _ = _preset_agent(algo_name, preset_name, {**overrides, "total_steps": total_steps})
+    iterations = total_steps // agent.steps_per_iteration
+    key = jax.random.PRNGKey(0)
+    t = time.perf_counter()
+    program = jax.jit(train(agent, iterations)).lower(key).compile()
+    compile_seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    jax.block_until_ready(program(key))
+    seconds = time.perf_counter() - t
+    steps = iterations * agent.steps_per_iteration
+    return {"env_steps": steps, "compile_seconds": compile_seconds, "seconds": seconds,
+            "steps_per_second": steps / seconds}
+
+
+def _threshold_worker(args_json: str) -> None:
+    """Entry point of a time-to-threshold subprocess (prints one JSON line)."""
+    kwargs = json.loads(args_json)
+    print(json.dumps(time_to_threshold(process_start=_PROCESS_START, **kwargs)))
+
+
+def time_to_threshold_subprocess(cache: bool, **kwargs) -> dict:
+    """`time_to_threshold` in a fresh process, with the persistent compilation cache off
+    (a true cold start) or on (a rerun on a machine that has compiled it before)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+    env["JAX_ENABLE_COMPILATION_CACHE"] = "true" if cache else "false"
+    code = ("import time; import jaxrl.benchmark as b; b._PROCESS_START = time.perf_counter(); "
+            + ("from jaxrl.train import enable_compilation_cache; enable_compilation_cache(); " if cache else "")
+            + f"b._threshold_worker({json.dumps(json.dumps(kwargs))})")
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"time-to-threshold worker failed:\n{out.stderr[-3000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    # Interpreter start-up before the worker's clock started: count it too.
+    result["process_seconds"] = time.perf_counter() - t
+    return result
+
+
+def time_sb3_zoo(python: Path, algo: str, env_id: str, threshold: float, max_steps: int,
+                 eval_every: int, seed: int = 0, identical: bool = False) -> dict:
+    script = Path(__file__).parent / "peers" / "sb3_zoo.py"
+    argv = [str(python), str(script), algo, env_id, str(threshold), str(max_steps), str(eval_every), str(seed)]
+    if identical:
+        argv.append("same-as-ours")
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def ensure_sb3_venv(path: Path) -> Path:
     """The interpreter of a virtual environment with Stable-Baselines3 (created if missing)."""
     python = path / "bin" / "python"
@@ -112,6 +221,95 @@ def time_sb3(python: Path, total_steps: int, seed: int = 0) -> dict:
     return result
 
 
+THRESHOLD_CASES = [
+    # (algo, preset, threshold, eval_every env steps)
+    ("dqn", "CartPole-v1", 475.0, 10_000),
+    ("dqn", "CartPole-v1-rainbow", 475.0, 10_000),
+    ("pqn", "CartPole-v1", 475.0, 10_000),
+    ("ppo", "CartPole-v1", 475.0, 10_000),
+]
+IDENTICAL_DQN = dict(num_envs=1, num_steps=1, gradient_steps=1, batch_size=128, learning_starts=1000,
+                     epsilon_decay_steps=20_000)  # matches peers/sb3_zoo.py IDENTICAL
+
+
+def run_thresholds(sb3_python: Path | None, seeds=(0, 1, 2), identical_steps: int = 50_000) -> dict:
+    """Time to a deterministic evaluation return of 475 on CartPole-v1, compile included,
+    for our value-based presets and PPO (cold: compilation cache off) and for SB3 DQN with
+    RL Zoo's hyperparameters; and DQN throughput with identical hyperparameters."""
+    out = {"ours": [], "sb3": [], "seeds": list(seeds)}
+    for algo, preset, threshold, every in THRESHOLD_CASES:
+        for seed in seeds:
+            print(f"jaxrl {algo} {preset} seed {seed} to {threshold} ...", file=sys.stderr)
+            r = time_to_threshold_subprocess(False, algo_name=algo, preset_name=preset,
+                                             threshold=threshold, eval_every=every, seed=seed)
+            out["ours"].append({**r, "seed": seed})
+    if sb3_python is not None:
+        for seed in seeds:
+            print(f"SB3 dqn (zoo) seed {seed} to 475 ...", file=sys.stderr)
+            out["sb3"].append({**time_sb3_zoo(sb3_python, "dqn", "CartPole-v1", 475.0, 200_000, 5_000, seed),
+                               "seed": seed})
+        print("SB3 dqn, identical hyperparameters ...", file=sys.stderr)
+        out["sb3_identical"] = time_sb3_zoo(sb3_python, "dqn", "CartPole-v1", 1e9, identical_steps,
+                                            10 * identical_steps, 0, identical=True)
+    print("jaxrl dqn, identical hyperparameters ...", file=sys.stderr)
+    out["ours_identical"] = throughput_ours("dqn", "CartPole-v1", IDENTICAL_DQN, identical_steps)
+    return out
+
+
+def _threshold_markdown(t: dict) -> list[str]:
+    import statistics
+
+    def cell(runs):
+        hit = [r["reached"] for r in runs if r["reached"]]
+        if not hit:
+            return "not reached", "-", "-"
+        secs = statistics.median(h["seconds"] for h in hit)
+        steps = statistics.median(h["env_steps"] for h in hit)
+        return f"{secs:.1f} s", f"{steps:,.0f}", f"{len(hit)}/{len(runs)}"
+
+    lines = [
+        "## Time to a return of 475 on CartPole-v1 (compile included)",
+        "",
+        "Wall time from process start until a deterministic evaluation (10 episodes, every",
+        "10k env steps for ours, every 5k for SB3) first reaches 475; one seed per process,",
+        f"seeds {t['seeds']}, medians over the seeds that reached it. Ours: the preset, with the",
+        "persistent compilation cache off (a true cold start). SB3: DQN with RL Zoo's",
+        "CartPole-v1 hyperparameters (256-256 network, 128 gradient steps per 256 env steps),",
+        "capped at 200k env steps.",
+        "",
+        "| | median seconds | median env steps | seeds reaching 475 |",
+        "|---|---|---|---|",
+    ]
+    groups = {}
+    for r in t["ours"]:
+        groups.setdefault(f"jaxrl {r['algo']} preset `{r['preset']}`", []).append(r)
+    if t.get("sb3"):
+        groups["Stable-Baselines3 DQN, RL Zoo hyperparameters"] = t["sb3"]
+    for name, runs in groups.items():
+        secs, steps, frac = cell(runs)
+        lines.append(f"| {name} | {secs} | {steps} | {frac} |")
+    ours_i = t.get("ours_identical")
+    sb3_i = t.get("sb3_identical")
+    if ours_i and sb3_i:
+        lines += [
+            "",
+            "### DQN throughput with identical hyperparameters",
+            "",
+            f"1 env, one gradient step (batch 128) per env step, 64-64 ReLU, {ours_i['env_steps']:,} env steps,",
+            "10k buffer, target copy every 50 steps; warm training time (SB3: `model.learn`).",
+            "",
+            "| | seconds | env steps/s |",
+            "|---|---|---|",
+            f"| jaxrl (compiled once, {ours_i['compile_seconds']:.1f} s) | {ours_i['seconds']:.1f} | "
+            f"{ours_i['steps_per_second']:,.0f} |",
+            f"| Stable-Baselines3 {sb3_i['versions']['stable_baselines3']} | {sb3_i['learn_seconds']:.1f} | "
+            f"{sb3_i['steps_per_second']:,.0f} |",
+            "",
+            f"Ratio: **{ours_i['steps_per_second'] / sb3_i['steps_per_second']:.1f}x**.",
+        ]
+    return lines + [""]
+
+
 def machine() -> dict:
     import jax
 
@@ -128,19 +326,8 @@ def machine() -> dict:
             "device": str(jax.devices()[0])}
 
 
-def write_markdown(path: Path, results: dict, command: str) -> None:
-    m = results["machine"]
+def _ppo_markdown(results: dict) -> list[str]:
     lines = [
-        "# Benchmarks",
-        "",
-        "Measured by `scripts/benchmark.py` (same as `jaxrl benchmark`); every figure below comes",
-        "from one run of the command on the machine described, nothing from elsewhere.",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, "
-        f"jax {m['jax']} on `{m['device']}`. Date: {results['date']}.",
-        "",
         "## PPO, CartPole-v1, reference config",
         "",
         "4 envs x 128 steps, 4 epochs x 4 minibatches, 64-64 tanh, lr 2.5e-4 annealed, "
@@ -182,6 +369,27 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
             f"| {r['num_seeds']} | {r['warm_seconds']:.2f} | {r['warm_seconds'] / base:.2f}x | "
             f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} | {r['min_seed_return']:.1f} |"
         )
+    return lines
+
+
+def write_markdown(path: Path, results: dict, command: str) -> None:
+    m = results["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Measured by `scripts/benchmark.py` (same as `jaxrl benchmark`); every figure below comes",
+        "from one run of the command on the machine described, nothing from elsewhere.",
+        "",
+        f"Commands: {', '.join(f'`{c}`' for c in results.get('commands', [command]))}",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, "
+        f"jax {m['jax']} on `{m['device']}`. Date: {results['date']}.",
+        "",
+    ]
+    if "ours_cold" in results:
+        lines += _ppo_markdown(results)
+    if "thresholds" in results:
+        lines += _threshold_markdown(results["thresholds"])
     lines.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
@@ -191,9 +399,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="jaxrl benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--total-steps", type=int, default=500_000)
     parser.add_argument("--seeds", default="1,4,16", help="comma-separated vmapped seed counts")
-    parser.add_argument("--sb3", action="store_true", help="also time Stable-Baselines3 PPO")
+    parser.add_argument("--sb3", action="store_true", help="also time Stable-Baselines3")
     parser.add_argument("--sb3-venv", type=Path, default=SB3_VENV,
                         help=f"virtual environment for SB3 (created if missing; default {SB3_VENV})")
+    parser.add_argument("--only", choices=["ppo", "thresholds"], default=None,
+                        help="run one section and keep the other sections' figures from the JSON file")
     parser.add_argument("--quick", action="store_true", help="100k steps, seeds 1,4 (a smoke run)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     args = parser.parse_args(argv)
@@ -203,21 +413,33 @@ def main(argv=None) -> int:
     if args.total_steps < 512 or any(s < 1 for s in seeds):
         print("error: --total-steps must be >= 512 and --seeds positive integers", file=sys.stderr)
         return 2
-    command = "python scripts/benchmark.py " + " ".join(argv if argv is not None else sys.argv[2:])
-    results = {"date": time.strftime("%Y-%m-%d"), "total_steps": args.total_steps,
-               "command": command.strip()}
-    print("jaxrl cold start ...", file=sys.stderr)
-    results["ours_cold"] = time_ours_cold(args.total_steps)
-    results["seeds"] = []
-    for n in seeds:
-        print(f"jaxrl warm, {n} seed(s) ...", file=sys.stderr)
-        results["seeds"].append(time_ours(args.total_steps, n))
-    if args.sb3:
-        print("Stable-Baselines3 ...", file=sys.stderr)
-        results["sb3"] = time_sb3(ensure_sb3_venv(args.sb3_venv), args.total_steps)
+    command = ("python scripts/benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    json_path = args.out.with_suffix(".json")
+    results = {}
+    if args.only and json_path.exists():
+        results = json.loads(json_path.read_text())
+    sections = [args.only] if args.only else ["ppo", "thresholds"]
+    previous = [c for c in results.get("commands", [results.get("command")]) if c]
+    results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
+    results["date"] = time.strftime("%Y-%m-%d")
+    sb3_python = ensure_sb3_venv(args.sb3_venv) if args.sb3 else None
+    if "ppo" in sections:
+        results["total_steps"] = args.total_steps
+        print("jaxrl cold start ...", file=sys.stderr)
+        results["ours_cold"] = time_ours_cold(args.total_steps)
+        results["seeds"] = []
+        for n in seeds:
+            print(f"jaxrl warm, {n} seed(s) ...", file=sys.stderr)
+            results["seeds"].append(time_ours(args.total_steps, n))
+        results.pop("sb3", None)
+        if sb3_python is not None:
+            print("Stable-Baselines3 PPO ...", file=sys.stderr)
+            results["sb3"] = time_sb3(sb3_python, args.total_steps)
+    if "thresholds" in sections:
+        results["thresholds"] = run_thresholds(sb3_python, seeds=(0,) if args.quick else (0, 1, 2))
     results["machine"] = machine()
-    write_markdown(args.out, results, results["command"])
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    write_markdown(args.out, results, command)
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
     print(args.out.read_text())
     return 0
 

@@ -230,6 +230,23 @@ def masked_logits(logits, action_mask):
     return jnp.where(action_mask, logits, jnp.finfo(logits.dtype).min)
 
 
+def mask_distribution(dist, action_mask):
+    """`dist` (a Categorical) with masked-out actions given zero probability; `dist` itself
+    when `action_mask` is None. For policies built without a mask argument (recurrent)."""
+    if action_mask is None:
+        return dist
+    return distrax.Categorical(logits=masked_logits(dist.logits, action_mask))
+
+
+def env_action_mask_fn(env, env_params, obs_shape):
+    """`obs -> bool mask` from the env's optional `action_mask` hook (envs.Environment), or
+    None when the env has no mask (every action always valid)."""
+    hook = getattr(env, "action_mask", None)
+    if hook is None or hook(jnp.zeros(tuple(obs_shape), jnp.float32), env_params) is None:
+        return None
+    return lambda obs: hook(obs, env_params)
+
+
 def policy_and_value_heads(action_dim: int):
     """The output layers of actor-critics: policy logits/means (small init, so the initial
     policy is near uniform) and a scalar value."""
@@ -306,14 +323,16 @@ def build_actor_critic(obs_shape, action_space, network: str = "auto", hidden_si
     )
 
 
-def actor_critic_functions(network: ActorCritic):
+def actor_critic_functions(network: ActorCritic, action_mask_fn=None):
     """`act` and `value` over `policy_params = {"network": params, "obs_stats": stats|None}`
-    for a feed-forward ActorCritic (observations normalised with `obs_stats` if given)."""
+    for a feed-forward ActorCritic (observations normalised with `obs_stats` if given).
+    `action_mask_fn(raw_obs) -> mask` (see env_action_mask_fn) masks the policy in `act`."""
     from jaxrl.normalization import normalize
 
     def act(policy_params, obs, key, deterministic: bool = False):
+        mask = None if action_mask_fn is None else action_mask_fn(obs)
         obs = normalize(obs, policy_params["obs_stats"])
-        dist = network.apply(policy_params["network"], obs, method=ActorCritic.policy)
+        dist = network.apply(policy_params["network"], obs, mask, method=ActorCritic.policy)
         return dist.mode() if deterministic else dist.sample(seed=key)
 
     def value(policy_params, obs):
@@ -371,3 +390,73 @@ class RecurrentActorCritic(nn.Module):
         """V of `obs` continuing from `hidden` (no reset): the bootstrap value of the
         observation that followed a step (`final_obs`), truncated episodes included."""
         return self._critic(hidden[:, self.rnn_size:], obs)[1]
+
+
+# --------------------------------------------------------------------------------------
+# Continuous-control actors and critics (SAC, TD3, DDPG)
+# --------------------------------------------------------------------------------------
+
+
+class ContinuousQ(nn.Module):
+    """Q(s, a) for continuous actions: an MLP over `[obs, action]` and a linear head.
+    `(..., obs_dim), (..., action_dim) -> (...)`."""
+
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs, action):
+        x = jnp.concatenate([obs.astype(jnp.float32), action.astype(jnp.float32)], axis=-1)
+        x = MLP(tuple(self.hidden_sizes), self.activation)(x)
+        return nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros)(x)[..., 0]
+
+
+class CriticEnsemble(nn.Module):
+    """`num_critics` independent `ContinuousQ` networks evaluated as one batched network
+    (their parameters are stacked on a leading axis, so twin critics cost one set of
+    batched matmuls): `(..., obs_dim), (..., action_dim) -> (num_critics, ...)`."""
+
+    num_critics: int = 2
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs, action):
+        ensemble = nn.vmap(ContinuousQ, variable_axes={"params": 0}, split_rngs={"params": True},
+                           in_axes=None, out_axes=0, axis_size=self.num_critics)
+        return ensemble(tuple(self.hidden_sizes), self.activation)(obs, action)
+
+
+class TanhGaussianActor(nn.Module):
+    """SAC's actor: the mean and log std of a diagonal Gaussian over pre-squash actions,
+    `(..., obs_dim) -> ((..., action_dim), (..., action_dim))`. The log std is squashed
+    smoothly into `[log_std_min, log_std_max]` (a tanh rescaling, so it keeps gradients at
+    the edges, unlike a clip). The tanh squashing itself is in `jaxrl.algos.sac`."""
+
+    action_dim: int
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+
+    @nn.compact
+    def __call__(self, obs):
+        x = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
+        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros)(x)
+        raw = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros)(x)
+        log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (jnp.tanh(raw) + 1.0)
+        return mean, log_std
+
+
+class DeterministicActor(nn.Module):
+    """TD3/DDPG's actor: `(..., obs_dim) -> (..., action_dim)` in [-1, 1] (tanh output)."""
+
+    action_dim: int
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs):
+        x = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
+        return jnp.tanh(nn.Dense(self.action_dim, kernel_init=orthogonal(0.01),
+                                 bias_init=nn.initializers.zeros)(x))

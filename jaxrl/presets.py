@@ -12,6 +12,8 @@ import dataclasses
 import difflib
 from typing import Any
 
+from jaxrl.algos.dqn import RAINBOW
+
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
@@ -97,6 +99,76 @@ _PRESETS: list[Preset] = [
                        normalize_returns=True),
         total_steps=1_000_000, num_seeds=4,
     ),
+]
+
+# Fab dispatching (envs/fab, docs/fab.md): masked discrete actions over queue slots. Results
+# against the dispatching rules on held-out seeds: `python scripts/fab_results.py`.
+_FAB_PPO = dict(num_envs=64, num_steps=32, num_minibatches=4, update_epochs=4,
+                hidden_sizes=(64, 64), learning_rate=1e-3, gamma=0.99, gae_lambda=0.95,
+                ent_coef=0.01, scale_rewards=True, anneal_lr=True)
+_PRESETS += [
+    Preset(name="fab/small-v0", algo="ppo", env="fab/small-v0", overrides=_FAB_PPO,
+           total_steps=500_000, num_seeds=2),
+    Preset(name="fab/realistic-v0", algo="ppo", env="fab/realistic-v0",
+           overrides={**_FAB_PPO, "num_envs": 64, "num_steps": 64, "num_minibatches": 8,
+                      "hidden_sizes": (128, 128), "gamma": 0.995},
+           total_steps=2_000_000, num_seeds=1),
+]
+
+# The value-based family (docs/presets.md). Rainbow: every switch on (dqn.RAINBOW).
+_PRESETS += [
+    Preset(
+        name="CartPole-v1-rainbow", algo="dqn", env="CartPole-v1",
+        overrides={**RAINBOW, "num_envs": 32, "num_steps": 1, "gradient_steps": 2,
+                   "batch_size": 128, "buffer_size": 20_000, "learning_starts": 10_000,
+                   "target_update": "hard", "target_update_interval": 50, "learning_rate": 5e-4},
+        total_steps=300_000, num_seeds=4,
+    ),
+    Preset(name="CartPole-v1", algo="pqn", env="CartPole-v1", overrides={}, total_steps=500_000),
+]
+
+# Continuous-control off-policy (SAC, TD3, DDPG; docs/continuous.md). Pendulum: 8 envs and
+# 4 gradient steps per iteration (0.5 per env step, batch 128) with small 64-64 networks,
+# which reach -200 in a few thousand gradient steps; Brax: the CPU-practical "spring"
+# backend by default (--backend positional|spring|generalized to change it).
+_PENDULUM_OFF_POLICY = dict(num_envs=8, num_steps=1, gradient_steps=4, batch_size=128,
+                            buffer_size=30_000, learning_starts=1_000, hidden_sizes=(64, 64),
+                            actor_lr=1e-3, critic_lr=1e-3, gamma=0.99, tau=0.005)
+_BRAX_OFF_POLICY = dict(num_envs=16, num_steps=1, gradient_steps=8, batch_size=256,
+                        buffer_size=200_000, learning_starts=5_000, hidden_sizes=(256, 256),
+                        actor_lr=3e-4, critic_lr=3e-4, gamma=0.99, tau=0.005)
+_SPRING = {"backend": "spring"}
+_PRESETS += [
+    Preset(name="Pendulum-v1", algo="sac", env="Pendulum-v1",
+           overrides={**_PENDULUM_OFF_POLICY, "alpha_lr": 1e-3}, total_steps=20_000, num_seeds=4),
+    Preset(name="Pendulum-v1", algo="td3", env="Pendulum-v1",
+           overrides=_PENDULUM_OFF_POLICY, total_steps=20_000, num_seeds=4),
+    Preset(name="Pendulum-v1", algo="ddpg", env="Pendulum-v1",
+           overrides=_PENDULUM_OFF_POLICY, total_steps=20_000, num_seeds=4),
+    # MountainCarContinuous: sparse reward behind an energy-costly climb; a fixed entropy
+    # bonus (RL Zoo's ent_coef 0.1) / large exploration noise keeps exploring.
+    Preset(name="MountainCarContinuous-v0", algo="sac", env="MountainCarContinuous-v0",
+           overrides=dict(num_envs=8, gradient_steps=4, batch_size=256, buffer_size=50_000,
+                          learning_starts=1_000, hidden_sizes=(64, 64), autotune_alpha=False,
+                          init_alpha=0.1, gamma=0.9999, tau=0.01, actor_lr=3e-4, critic_lr=3e-4),
+           total_steps=50_000, num_seeds=4),
+    Preset(name="MountainCarContinuous-v0", algo="td3", env="MountainCarContinuous-v0",
+           overrides=dict(num_envs=8, gradient_steps=4, batch_size=256, buffer_size=50_000,
+                          learning_starts=1_000, hidden_sizes=(64, 64), exploration_noise=0.5,
+                          gamma=0.99, actor_lr=1e-3, critic_lr=1e-3),
+           total_steps=50_000, num_seeds=4),
+    Preset(name="brax/inverted_pendulum", algo="sac", env="brax/inverted_pendulum",
+           overrides={**_PENDULUM_OFF_POLICY, "alpha_lr": 1e-3}, total_steps=20_000, num_seeds=2,
+           env_kwargs=_SPRING),
+    Preset(name="brax/inverted_pendulum", algo="td3", env="brax/inverted_pendulum",
+           overrides=_PENDULUM_OFF_POLICY, total_steps=20_000, num_seeds=2, env_kwargs=_SPRING),
+    Preset(name="brax/inverted_pendulum", algo="ddpg", env="brax/inverted_pendulum",
+           overrides=_PENDULUM_OFF_POLICY, total_steps=20_000, num_seeds=2, env_kwargs=_SPRING),
+] + [
+    Preset(name=f"brax/{name}", algo=algo, env=f"brax/{name}",
+           overrides={**_BRAX_OFF_POLICY, **({"alpha_lr": 3e-4} if algo == "sac" else {})},
+           total_steps=200_000, num_seeds=2, env_kwargs=_SPRING)
+    for name in ("hopper", "halfcheetah", "ant") for algo in ("sac", "td3", "ddpg")
 ]
 
 PRESETS: dict[tuple[str, str], Preset] = {(p.algo, p.name): p for p in _PRESETS}

@@ -10,6 +10,7 @@ import pytest
 
 import envs
 import jaxrl
+from jaxrl import config as cfg
 from jaxrl import train
 from jaxrl.algos import dqn
 from jaxrl.config import ConfigError
@@ -247,6 +248,28 @@ def test_dqn_solves_cartpole(tmp_path):
     agent = dqn.make(env, params, dqn.DQNConfig())
     assert agent.config.total_steps <= 500_000
     result = jaxrl.run(agent, num_seeds=4, progress=False, logdir=tmp_path)
+    assert result.summary["mean_return"] >= 475, result.summary
+
+
+@pytest.mark.slow
+def test_double_dueling_dqn_solves_cartpole(tmp_path):
+    env, params = envs.make("CartPole-v1")
+    agent = dqn.make(env, params, dqn.DQNConfig(double=True, dueling=True))
+    assert agent.config.total_steps <= 500_000
+    result = jaxrl.run(agent, num_seeds=4, progress=False, logdir=tmp_path)
+    assert result.summary["mean_return"] >= 475, result.summary
+
+
+@pytest.mark.slow
+def test_rainbow_preset_solves_cartpole(tmp_path):
+    from jaxrl import presets
+
+    preset = presets.get("dqn", "CartPole-v1-rainbow")
+    config = cfg.apply_overrides(dqn.DQNConfig(), {**preset.overrides, "total_steps": preset.total_steps})
+    assert config.distributional and config.noisy and config.prioritized and config.dueling
+    assert config.n_step == 3 and config.total_steps <= 500_000
+    env, params = envs.make("CartPole-v1")
+    result = jaxrl.run(dqn.make(env, params, config), num_seeds=4, progress=False, logdir=tmp_path)
     assert result.summary["mean_return"] >= 475, result.summary
 
 

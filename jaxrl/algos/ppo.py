@@ -27,6 +27,7 @@ from jaxrl import losses, optim
 from jaxrl.agent import Agent
 from jaxrl.networks import (
     ActorCritic, RecurrentActorCritic, actor_critic_functions, build_actor_critic,
+    env_action_mask_fn, mask_distribution,
 )
 from jaxrl.normalization import RunningStats, normalize, scale_rewards
 from jaxrl.returns import gae
@@ -139,6 +140,10 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
     num_envs, num_steps = config.num_envs, config.num_steps
     batch_size = num_envs * num_steps
     num_iterations = max(config.total_steps // batch_size, 1)
+    # Action masking: envs exposing `action_mask(obs)` (e.g. fab/...) get masked actions at
+    # zero probability when acting, in the stored log-probs and in the loss. The mask is
+    # read from the raw (unnormalised) observation.
+    mask_fn = env_action_mask_fn(env, env_params, obs_shape) if discrete else None
 
     if config.recurrent:
         network = RecurrentActorCritic(
@@ -180,11 +185,13 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         feed-forward policies; values come afterwards in one batched pass)."""
 
         def policy(hidden, obs, first, key):
+            mask = None if mask_fn is None else mask_fn(obs)
             obs = normalize(obs, obs_stats)
             if config.recurrent:
                 hidden, dist, _ = network.apply(params, hidden, obs, first)
+                dist = mask_distribution(dist, mask)
             else:
-                dist = network.apply(params, obs, method=ActorCritic.policy)
+                dist = network.apply(params, obs, mask, method=ActorCritic.policy)
             action, log_prob = dist.sample_and_log_prob(seed=key)
             return hidden, action, log_prob
 
@@ -207,11 +214,12 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
 
     def evaluate_batch(params, batch):
         """Distributions and values for a minibatch: flat samples or sequences."""
+        mask = batch.get("action_mask")
         if config.recurrent:
             dists, values, _, _ = unroll(params, batch["hidden"], batch["obs"], batch["first"],
                                          batch["obs"])
-            return dists, values
-        return network.apply(params, batch["obs"])
+            return mask_distribution(dists, mask), values
+        return network.apply(params, batch["obs"], mask)
 
     def loss_fn(params, hp, kl_coef, batch):
         dist, value = evaluate_batch(params, batch)
@@ -316,6 +324,8 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
                  "value": values, "advantage": advantages, "target": targets}
         if config.recurrent:
             batch["hidden"] = initial_hidden
+        if mask_fn is not None:
+            batch["action_mask"] = mask_fn(traj.obs)
         state = state.replace(envs=batch_envs, hidden=hidden, key=key)
         state, stats = learn(state, batch, learn_key)
         if config.normalize_observations:
@@ -324,19 +334,22 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         state = state.replace(iteration=state.iteration + 1, env_steps=state.env_steps + batch_size)
         return state, {**episode_metrics(traj), "value_mean": values.mean(), **stats}
 
-    feed_forward_act, value = (None, None) if config.recurrent else actor_critic_functions(network)
+    feed_forward_act, value = (None, None) if config.recurrent else actor_critic_functions(
+        network, mask_fn)
 
     def act(policy_params, obs, key, deterministic: bool = False, hidden=None, first=None):
         """One observation -> action. Recurrent policies also take and return the hidden
         state: `act(p, obs, key, deterministic, hidden, first) -> (action, hidden)`, with
         `hidden=None` meaning the start of an episode."""
         if config.recurrent:
-            obs = normalize(obs, policy_params["obs_stats"])
             if hidden is None:
                 hidden, first = network.initial_hidden(1)[0], True
             first = jnp.asarray(True if first is None else first)
+            mask = None if mask_fn is None else mask_fn(obs)[None]
+            obs = normalize(obs, policy_params["obs_stats"])
             new_hidden, dist, _ = network.apply(policy_params["network"], hidden[None], obs[None],
                                                 first[None])
+            dist = mask_distribution(dist, mask)
             action = dist.mode()[0] if deterministic else dist.sample(seed=key)[0]
             return action, new_hidden[0]
         return feed_forward_act(policy_params, obs, key, deterministic)
