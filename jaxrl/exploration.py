@@ -42,3 +42,13 @@ def epsilon_greedy(key, q_values, epsilon, action_mask=None):
         random = jax.random.categorical(action_key, logits, axis=-1)
     explore = jax.random.uniform(explore_key, best.shape) < epsilon
     return jnp.where(explore, random, best).astype(jnp.int32)
+
+
+def masked_max(q_values, action_mask=None):
+    """`max_a Q(s, a)` over allowed actions `(..., A) -> (...)`; 0 where no action is allowed
+    (e.g. a terminal observation of a masked env, whose value is never bootstrapped, so no
+    -inf can leak into a target as NaN)."""
+    if action_mask is None:
+        return q_values.max(axis=-1)
+    best = jnp.where(action_mask, q_values, -jnp.inf).max(axis=-1)
+    return jnp.where(action_mask.any(axis=-1), best, 0.0)

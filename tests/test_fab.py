@@ -321,3 +321,52 @@ def test_ppo_learns_to_beat_random_and_fifo_on_the_small_fab():
         diff = np.asarray(cost[rule] - cost["ppo"])
         assert diff.mean() > 3 * diff.std() / np.sqrt(len(diff)), (rule, mean)
     assert mean["ppo"] < 0.9 * mean["fifo"], mean
+
+
+@pytest.mark.parametrize("algo_name", ["dqn", "pqn"])
+def test_value_based_agents_respect_the_mask_when_acting_and_learning(algo_name):
+    from jaxrl import algos
+    from jaxrl import config as cfg
+    from jaxrl.rollout import collect
+
+    env, params = envs.make("fab/small-v0")
+    algo = algos.get(algo_name)
+    small = {"dqn": dict(num_envs=8, num_steps=4, buffer_size=256, batch_size=32, learning_starts=32,
+                         gradient_steps=1, total_steps=4096, hidden_sizes=(32, 32), epsilon_end=0.5),
+             "pqn": dict(num_envs=8, num_steps=8, num_minibatches=2, update_epochs=1, total_steps=4096,
+                         hidden_sizes=(32, 32), epsilon_end=0.5)}[algo_name]
+    agent = algo.make(env, params, cfg.apply_overrides(algo.Config(), small))
+    state = jax.jit(agent.init)(jax.random.PRNGKey(0))
+    update = jax.jit(agent.update)
+    for _ in range(6):  # DQN starts learning after 32 env steps
+        state, metrics = update(state)
+    assert all(bool(jnp.isfinite(v)) for v in jax.tree.leaves(metrics)), metrics
+
+    def random_valid(carry, obs, first, key):
+        logits = jnp.where(env.action_mask(obs, params), 0.0, -jnp.inf)
+        return carry, jax.random.categorical(key, logits), jnp.zeros(obs.shape[0])
+
+    traj = jax.jit(lambda e: collect(env, params, random_valid, None, e, jax.random.PRNGKey(1), 32)[2])(
+        state.envs)
+    obs = traj.obs.reshape(-1, traj.obs.shape[-1])
+    mask = env.action_mask(obs, params)
+    assert not bool(mask.all())
+    pp = agent.policy_params(state)
+    keys = jax.random.split(jax.random.PRNGKey(2), obs.shape[0])
+    for deterministic in (False, True):
+        acts = jax.jit(jax.vmap(lambda o, k: agent.act(pp, o, k, deterministic)))(obs, keys)
+        assert bool(jnp.take_along_axis(mask, acts[:, None], -1).all())
+
+
+def test_masked_q_targets_ignore_disallowed_actions_and_terminal_masks():
+    from jaxrl.algos import dqn
+
+    q_target = jnp.array([[5.0, 1.0, 2.0], [9.0, 9.0, 9.0]])
+    q_online = jnp.array([[9.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
+    mask = jnp.array([[False, True, True], [False, False, False]])  # row 2: terminal, none allowed
+    rewards, discounts = jnp.array([1.0, 1.0]), jnp.array([0.5, 0.0])
+    plain = dqn.q_learning_targets(rewards, discounts, q_target, mask)
+    double = dqn.double_q_learning_targets(rewards, discounts, q_target, q_online, mask)
+    np.testing.assert_allclose(plain, [1.0 + 0.5 * 2.0, 1.0])  # max over allowed {1, 2}
+    np.testing.assert_allclose(double, [1.0 + 0.5 * 2.0, 1.0])  # online argmax over allowed = 2
+    assert bool(jnp.isfinite(plain).all() & jnp.isfinite(double).all())

@@ -43,8 +43,8 @@ from jaxrl import buffers
 from jaxrl import config as cfg
 from jaxrl import optim
 from jaxrl.agent import Agent
-from jaxrl.exploration import epsilon_exponential, epsilon_greedy, epsilon_linear
-from jaxrl.networks import NoisyDense, QNetwork, default_torso_kind  # noqa: F401  (re-exported)
+from jaxrl.exploration import epsilon_exponential, epsilon_greedy, epsilon_linear, greedy, masked_max
+from jaxrl.networks import NoisyDense, QNetwork, default_torso_kind, env_action_mask_fn  # noqa: F401
 from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
 from jaxrl.targets import hard_update, soft_update
 
@@ -117,15 +117,17 @@ class DQNConfig:
 # --------------------------------------------------------------------------------------
 
 
-def q_learning_targets(rewards, discounts, next_q_target):
+def q_learning_targets(rewards, discounts, next_q_target, next_mask=None):
     """`r + discount * max_a Q_target(s', a)`. rewards, discounts `(B,)`; next_q `(B, A)`.
-    `discounts` already holds gamma^k and is 0 after a termination (n_step_transitions)."""
-    return rewards + discounts * next_q_target.max(axis=-1)
+    `discounts` already holds gamma^k and is 0 after a termination (n_step_transitions).
+    `next_mask` (bool `(B, A)`, optional) restricts the max to the actions allowed in s'."""
+    return rewards + discounts * masked_max(next_q_target, next_mask)
 
 
-def double_q_learning_targets(rewards, discounts, next_q_target, next_q_online):
-    """Double DQN: `r + discount * Q_target(s', argmax_a Q_online(s', a))`."""
-    best = jnp.argmax(next_q_online, axis=-1)
+def double_q_learning_targets(rewards, discounts, next_q_target, next_q_online, next_mask=None):
+    """Double DQN: `r + discount * Q_target(s', argmax_a Q_online(s', a))`, the argmax over
+    the actions `next_mask` allows (all if None)."""
+    best = greedy(next_q_online, next_mask)
     chosen = jnp.take_along_axis(next_q_target, best[..., None], axis=-1)[..., 0]
     return rewards + discounts * chosen
 
@@ -229,6 +231,13 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
     network = QNetwork(num_actions, torso, tuple(config.hidden_sizes), config.activation,
                        config.dueling, atoms, config.noisy, config.noisy_sigma)
     steps_per_iteration = config.num_envs * config.num_steps
+    # Envs with an action mask (e.g. fab/...): masked actions are never chosen, and targets
+    # bootstrap from the best allowed action of the next observation. Masks are recomputed
+    # from stored observations, so the buffer holds nothing extra.
+    mask_fn = env_action_mask_fn(env, env_params, obs_shape)
+
+    def mask_of(obs):
+        return None if mask_fn is None else mask_fn(obs)
     n = config.n_step
     obs_dtype = jax.eval_shape(env.reset, jax.random.PRNGKey(0), env_params)[0].dtype
     example = dict(obs=jnp.zeros(obs_shape, obs_dtype), action=jnp.zeros((), jnp.int32),
@@ -306,6 +315,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         """Weighted TD loss; `aux["priority"]` is the per-sample PER priority base (|td|,
         or C51's cross-entropy), `aux["td"]` the expected-Q TD error."""
         obs, next_obs, actions = batch["obs"], batch["next_obs"], batch["action"]
+        next_mask = mask_of(next_obs)
         support = support_of(hp)
         # One online pass over obs (and next_obs for Double DQN's action choice).
         online_key, target_key = jax.random.split(key)
@@ -319,7 +329,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         q_taken = taken(to_q(online), actions)
         if config.distributional:
             # Greedy next action: chosen by the online net (Double DQN) or the target net.
-            next_action = jnp.argmax(to_q(next_online if config.double else next_target), axis=-1)
+            next_action = greedy(to_q(next_online if config.double else next_target), next_mask)
             next_probs = jax.nn.softmax(taken(next_target, next_action), axis=-1)
             target_probs = jax.lax.stop_gradient(categorical_projection(
                 next_probs, batch["reward"], batch["discount"], support))
@@ -330,9 +340,10 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         else:
             if config.double:
                 targets = double_q_learning_targets(batch["reward"], batch["discount"],
-                                                    next_target, next_online)
+                                                    next_target, next_online, next_mask)
             else:
-                targets = q_learning_targets(batch["reward"], batch["discount"], next_target)
+                targets = q_learning_targets(batch["reward"], batch["discount"], next_target,
+                                             next_mask)
             targets = jax.lax.stop_gradient(targets)
             td = q_taken - targets
             per_sample = td_loss(td, config.loss)
@@ -380,7 +391,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
 
         def policy(carry, obs, first, act_key):
             q = q_values(state.params, obs, support_of(hp), jax.random.fold_in(act_key, 1))
-            action = epsilon_greedy(act_key, q, eps)
+            action = epsilon_greedy(act_key, q, eps, mask_of(obs))
             return carry, action, jnp.zeros(action.shape, jnp.float32)
 
         envs_, _, traj = collect(env, env_params, policy, None, state.envs, rollout_key,
@@ -410,10 +421,10 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
     def act(policy_params, obs, key, deterministic: bool = False):
         if deterministic:  # noisy layers use their mean weights
             q = q_values(policy_params["network"], obs, policy_params["support"])
-            return jnp.argmax(q, axis=-1).astype(jnp.int32)
+            return greedy(q, mask_of(obs))
         q = q_values(policy_params["network"], obs, policy_params["support"],
                      jax.random.fold_in(key, 1))
-        return epsilon_greedy(key, q, policy_params["epsilon"])
+        return epsilon_greedy(key, q, policy_params["epsilon"], mask_of(obs))
 
     def value(policy_params, obs):
         """Q-values `(..., num_actions)` (C51: expected returns)."""

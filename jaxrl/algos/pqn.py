@@ -29,8 +29,8 @@ from flax import struct
 from jaxrl import config as cfg
 from jaxrl import optim
 from jaxrl.agent import Agent
-from jaxrl.exploration import epsilon_greedy, epsilon_linear, greedy
-from jaxrl.networks import QNetwork, default_torso_kind
+from jaxrl.exploration import epsilon_greedy, epsilon_linear, greedy, masked_max
+from jaxrl.networks import QNetwork, default_torso_kind, env_action_mask_fn
 from jaxrl.returns import lambda_returns
 from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs, shuffled_minibatches
 
@@ -111,6 +111,12 @@ def make(env, env_params, config: PQNConfig = PQNConfig()) -> Agent:
                        layer_norm=config.layer_norm)
     steps_per_iteration = config.num_envs * config.num_steps
     num_iterations = config.total_steps // steps_per_iteration
+    # Envs with an action mask (e.g. fab/...): masked actions are never chosen, and the
+    # bootstrap maximum runs over the next observation's allowed actions only.
+    mask_fn = env_action_mask_fn(env, env_params, obs_shape)
+
+    def mask_of(obs):
+        return None if mask_fn is None else mask_fn(obs)
 
     def optimizer(hp, iteration):
         lr = optim.linear_decay(hp["learning_rate"], iteration, num_iterations, config.anneal_lr)
@@ -128,7 +134,7 @@ def make(env, env_params, config: PQNConfig = PQNConfig()) -> Agent:
 
     def q_lambda_targets(params, traj, hp):
         """Q(lambda) targets `(T, N)` from one forward pass over every final observation."""
-        next_q = network.apply(params, traj.final_obs).max(axis=-1)
+        next_q = masked_max(network.apply(params, traj.final_obs), mask_of(traj.final_obs))
         return lambda_returns(traj.reward * hp["reward_scale"], next_q, traj.terminated,
                               traj.truncated, hp["gamma"], hp["q_lambda"])
 
@@ -165,7 +171,7 @@ def make(env, env_params, config: PQNConfig = PQNConfig()) -> Agent:
                              config.epsilon_decay_steps)
 
         def policy(carry, obs, first, act_key):
-            action = epsilon_greedy(act_key, network.apply(state.params, obs), eps)
+            action = epsilon_greedy(act_key, network.apply(state.params, obs), eps, mask_of(obs))
             return carry, action, jnp.zeros(action.shape, jnp.float32)
 
         envs_, _, traj = collect(env, env_params, policy, None, state.envs, rollout_key,
@@ -185,8 +191,8 @@ def make(env, env_params, config: PQNConfig = PQNConfig()) -> Agent:
     def act(policy_params, obs, key, deterministic: bool = False):
         q = network.apply(policy_params["network"], obs)
         if deterministic:
-            return greedy(q)
-        return epsilon_greedy(key, q, policy_params["epsilon"])
+            return greedy(q, mask_of(obs))
+        return epsilon_greedy(key, q, policy_params["epsilon"], mask_of(obs))
 
     def value(policy_params, obs):
         """Q-values `(..., num_actions)`."""
