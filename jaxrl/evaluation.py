@@ -72,3 +72,35 @@ def evaluate(agent: Agent, policy_params, key, num_episodes: int = 10, determini
     )
     final = jax.lax.while_loop(cond, body, init)
     return final[5], final[6]
+
+
+def evaluate_run(logdir, episodes: int = 10, deterministic: bool = True, seed: int = 0,
+                 step: int | None = None) -> dict:
+    """Evaluate every seed of a run directory's newest (or `step`) checkpoint.
+
+    Runs `episodes` episodes per trained seed (keys from `seed`), deterministic by default.
+    Returns statistics over all episodes and over seeds (per-seed means with their IQM and
+    bootstrap 95% intervals)."""
+    import numpy as np
+
+    from jaxrl import stats
+    from jaxrl.train import restore
+
+    agent, run_config, state, iteration = restore(logdir, step)
+    num_seeds = int(run_config["num_seeds"])
+    params = jax.vmap(agent.policy_params)(state)
+    keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
+    program = jax.jit(jax.vmap(lambda p, k: evaluate(agent, p, k, episodes, deterministic)))
+    returns, lengths = (np.asarray(x) for x in program(params, keys))
+    per_seed = returns.mean(axis=1)
+    over_seeds = stats.summarize(per_seed)
+    return {
+        "algo": agent.algo, "env": run_config["env"], "iteration": iteration,
+        "env_steps": iteration * agent.steps_per_iteration, "num_seeds": num_seeds,
+        "episodes_per_seed": episodes, "deterministic": deterministic, "seed": seed,
+        "mean_return": float(returns.mean()), "std_return": float(returns.std()),
+        "min_return": float(returns.min()), "max_return": float(returns.max()),
+        "mean_episode_length": float(lengths.mean()),
+        "per_seed_return": [float(r) for r in per_seed],
+        "seeds": over_seeds,
+    }

@@ -1,4 +1,5 @@
-"""Run-directory writers: metrics.csv, JSON files (atomically), the learning-curve plot."""
+"""Run-directory writers: metrics.csv, JSON files (atomically), TensorBoard and Weights &
+Biases loggers, the learning-curve plot."""
 
 from __future__ import annotations
 
@@ -43,12 +44,19 @@ class MetricsWriter:
     """Append rows to `metrics.csv`; the header is fixed by the first row. Flushed after
     every `write` so an interrupted run keeps everything logged so far."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, append: bool = False):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = None
         self._writer = None
         self.fields: list[str] | None = None
+        if append and self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, newline="") as handle:
+                header = next(csv.reader(handle), None)
+            if header:
+                self.fields = header
+                self._file = open(self.path, "a", newline="")
+                self._writer = csv.DictWriter(self._file, fieldnames=self.fields, extrasaction="ignore")
 
     def write(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -56,7 +64,7 @@ class MetricsWriter:
         if self._writer is None:
             self.fields = list(rows[0].keys())
             self._file = open(self.path, "w", newline="")
-            self._writer = csv.DictWriter(self._file, fieldnames=self.fields)
+            self._writer = csv.DictWriter(self._file, fieldnames=self.fields, extrasaction="ignore")
             self._writer.writeheader()
         for row in rows:
             self._writer.writerow({k: _format(v) for k, v in row.items()})
@@ -67,6 +75,95 @@ class MetricsWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def truncate_csv(path: str | os.PathLike, max_iteration: int) -> int:
+    """Keep the rows of a metrics CSV whose `iteration` is at most `max_iteration` (a resumed
+    run rewrites what came after its checkpoint). Rewritten atomically; returns rows kept."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return 0
+        index = header.index("iteration") if "iteration" in header else 0
+        rows = []
+        for row in reader:
+            try:
+                if len(row) == len(header) and int(float(row[index])) <= max_iteration:
+                    rows.append(row)
+            except ValueError:  # a line cut short by a crash
+                continue
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return len(rows)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not (
+        isinstance(value, (float, np.floating)) and math.isnan(value))
+
+
+class TensorBoardWriter:
+    """Per-iteration scalars as TensorBoard event files (tensorboardX), x axis = env steps per
+    seed. Blank values (returns of iterations where no episode finished) are not written.
+
+    `purge_step`: on resume, events at or after this step left by the interrupted run are
+    hidden by TensorBoard, so the resumed curve does not double back."""
+
+    def __init__(self, logdir: str | os.PathLike, purge_step: int | None = None):
+        from tensorboardX import SummaryWriter
+
+        self.writer = SummaryWriter(str(logdir), purge_step=purge_step, flush_secs=10)
+
+    def write(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        for row in rows:
+            step = int(row["env_steps"])
+            for key, value in row.items():
+                if key in ("iteration", "env_steps") or not _finite(value):
+                    continue
+                self.writer.add_scalar(key, float(value), global_step=step)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class WandbWriter:
+    """Per-iteration scalars to Weights & Biases (optional extra: `pip install 'jaxrl[wandb]'`).
+    wandb is imported only when this writer is created. The run id is kept in the run
+    directory (`wandb_run_id`) so a resumed run continues the same W&B run."""
+
+    def __init__(self, logdir: str | os.PathLike, config: Mapping[str, Any], **init_kwargs):
+        try:
+            import wandb
+        except ImportError:
+            raise ImportError(
+                "--wandb needs the wandb package, which is not installed; install the extra with "
+                "`pip install 'jaxrl[wandb]'` (or drop --wandb)."
+            ) from None
+        id_file = Path(logdir) / "wandb_run_id"
+        run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+        id_file.write_text(run_id + "\n")
+        kwargs = {"project": "jaxrl", "name": Path(logdir).name, "dir": str(logdir),
+                  "config": dict(config), "id": run_id, "resume": "allow", **init_kwargs}
+        self.run = wandb.init(**kwargs)
+
+    def write(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        for row in rows:
+            data = {k: float(v) for k, v in row.items() if k != "env_steps" and _finite(v)}
+            self.run.log(data, step=int(row["env_steps"]))
+
+    def close(self) -> None:
+        self.run.finish()
 
 
 def _format(value):

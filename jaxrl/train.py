@@ -119,14 +119,101 @@ def _rows(metrics, first_iteration, steps_per_iteration, num_seeds, wall_seconds
     return rows
 
 
+def _seed_rows(metrics, first_iteration, steps_per_iteration):
+    """Per-seed return of each iteration (blank where that seed finished no episode), for
+    plots with intervals over seeds."""
+    counts, returns = metrics["episodes"], metrics["episode_return"]
+    rows = []
+    for i in range(counts.shape[1]):
+        iteration = first_iteration + i + 1
+        row = {"iteration": iteration, "env_steps": iteration * steps_per_iteration}
+        for s in range(counts.shape[0]):
+            row[f"seed{s}"] = float(returns[s, i]) if counts[s, i] > 0 else float("nan")
+        rows.append(row)
+    return rows
+
+
+def state_shardings(state_shape, mode: str | None, num_envs: int | None = None, devices=None):
+    """Shardings of a seed-vmapped train state (leading axis = seeds) over `devices`.
+
+    - `"seeds"`: every leaf split along its seed axis (independent seeds on each device).
+    - `"envs"`: leaves whose second axis is the env batch (`num_envs`: env states, last
+      observations, hidden states, running returns) are split along it; everything else
+      (params, optimizer state, buffers) is replicated. XLA's SPMD partitioner then runs
+      each device's envs and network passes locally and all-reduces wherever the update
+      reduces over the batch: the gradient mean becomes an average of per-device gradients.
+      No per-algorithm code: the split is a layout annotation, so results equal the
+      one-device program up to float reassociation.
+    - `None`: no sharding (returns None).
+    """
+    if mode is None:
+        return None
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+    devices = list(devices if devices is not None else jax.devices())
+    mesh = Mesh(np.array(devices), ("d",))
+    replicated = NamedSharding(mesh, P())
+    n = len(devices)
+
+    def leaf_sharding(leaf):
+        if mode == "seeds":
+            return NamedSharding(mesh, P("d")) if leaf.ndim >= 1 and leaf.shape[0] % n == 0 else replicated
+        if mode == "envs":
+            if leaf.ndim >= 2 and leaf.shape[1] == num_envs and num_envs % n == 0:
+                return NamedSharding(mesh, P(None, "d"))
+            return replicated
+        raise ValueError(f"shard={mode!r}: choose 'seeds', 'envs' or None.")
+
+    return jax.tree.map(leaf_sharding, state_shape)
+
+
 @dataclasses.dataclass
 class RunResult:
     """What `run` returns: the summary (as in summary.json), the final vmapped train state
-    (leading axis = seeds) and the run directory."""
+    (leading axis = seeds), the run directory, and whether the run reached its step budget
+    (False when interrupted or stopped early by `stop_after`; a checkpoint was written)."""
 
     summary: dict[str, Any]
     state: Any
     logdir: Path | None
+    completed: bool = True
+    iteration: int = 0
+
+
+class _Interrupt:
+    """While active, the first Ctrl-C (SIGINT) or SIGTERM only sets a flag, so the driver
+    finishes the chunk in flight, checkpoints and returns; a second one interrupts at once."""
+
+    def __init__(self, enabled: bool):
+        import threading
+
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.requested = None
+        self._previous = {}
+
+    def __enter__(self):
+        if self.enabled:
+            import signal
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        import signal
+
+        if self.requested is not None:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+        print(f"\n{self.requested}: finishing this chunk, writing a checkpoint and stopping "
+              "(press Ctrl-C again to abort at once)", flush=True)
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
 
 
 def run(
@@ -141,6 +228,15 @@ def run(
     progress: bool = True,
     metadata: Mapping[str, Any] | None = None,
     hparams: Mapping[str, Any] | None = None,
+    *,
+    checkpoint_every: int | None = None,
+    keep_checkpoints: int = 3,
+    resume: bool = False,
+    tensorboard: bool = False,
+    wandb: bool | Mapping[str, Any] = False,
+    stop_after: int | None = None,
+    shard: str | None = None,
+    handle_signals: bool = True,
 ) -> RunResult:
     """Train `num_seeds` seeds of `agent` for `total_steps` env steps each, writing a run dir.
 
@@ -148,8 +244,8 @@ def run(
       agent: from `<algo>.make(...)`.
       total_steps: env steps per seed (default `agent.config.total_steps`); rounded down to
         whole iterations of `agent.steps_per_iteration`.
-      logdir: run directory (config.json, metrics.csv, summary.json, curve.png); None writes
-        nothing.
+      logdir: run directory (config.json, metrics.csv, seed_returns.csv, summary.json,
+        curve.png, checkpoints/, tensorboard/); None writes nothing and never checkpoints.
       num_seeds: seeds trained in one vmapped program.
       seed: root seed; seed `i` uses `jax.random.split(PRNGKey(seed), num_seeds)[i]`.
       eval_every: also evaluate deterministically every this many iterations (0: only at
@@ -158,10 +254,27 @@ def run(
       num_logs: roughly how many chunks (progress updates, log flushes) the run has.
       metadata: extra entries for config.json (env id, env kwargs, preset ...).
       hparams: traced-hyperparameter overrides (same for every seed).
+      checkpoint_every: checkpoint every this many iterations (rounded up to chunk ends;
+        None: about 10 per run; 0: only at the end). A checkpoint is always written at the
+        end and when interrupted.
+      keep_checkpoints: how many of the newest checkpoints to keep.
+      resume: continue from the newest checkpoint in `logdir`; the result equals that of an
+        uninterrupted run bit for bit (same program, same RNG stream).
+      tensorboard: also write TensorBoard event files to `logdir/tensorboard`.
+      wandb: also log to Weights & Biases (True, or a dict of `wandb.init` arguments).
+      stop_after: stop (with a checkpoint) once this many iterations are done in total, as
+        Ctrl-C would (at the first chunk boundary at or after it).
+      shard: lay the state over `jax.devices()`: "seeds" (num_seeds divisible by the device
+        count) or "envs" (data parallel: each device steps its share of the envs and the
+        gradient is averaged across devices); None runs on the default device.
+      handle_signals: the first Ctrl-C/SIGTERM finishes the current chunk, checkpoints and
+        returns (`completed=False`) instead of raising.
 
     Returns:
       A RunResult; its summary is also written to summary.json.
     """
+    from jaxrl import checkpoint as ckpt
+
     start = time.perf_counter()
     total_steps = int(total_steps if total_steps is not None else agent.config.total_steps)
     if total_steps < agent.steps_per_iteration:
@@ -171,9 +284,25 @@ def run(
         )
     if num_seeds < 1:
         raise ValueError(f"num_seeds={num_seeds} must be >= 1.")
+    if resume and logdir is None:
+        raise ValueError("resume=True needs the run directory (logdir) holding the checkpoints.")
+    if checkpoint_every is not None and checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every={checkpoint_every} must be >= 0.")
     num_iterations = total_steps // agent.steps_per_iteration
     chunk, num_chunks, remainder = plan_chunks(num_iterations, num_logs)
+    if checkpoint_every is None:
+        checkpoint_every = max(chunk, num_iterations // 10)
     logdir = Path(logdir) if logdir is not None else None
+    num_envs = getattr(agent.config, "num_envs", None)
+    devices = jax.devices()
+    if shard == "seeds" and num_seeds % len(devices):
+        raise ValueError(f"shard='seeds' needs num_seeds ({num_seeds}) divisible by the "
+                         f"{len(devices)} devices; change --num-seeds.")
+    if shard == "envs" and (num_envs is None or num_envs % len(devices)):
+        raise ValueError(f"shard='envs' needs the config's num_envs ({num_envs}) divisible by "
+                         f"the {len(devices)} devices; change num_envs.")
+    if shard not in (None, "seeds", "envs"):
+        raise ValueError(f"shard={shard!r}: choose 'seeds', 'envs' or None.")
 
     run_config = {
         "algo": agent.algo,
@@ -184,24 +313,12 @@ def run(
         "seed": seed,
         "eval_every": eval_every,
         "eval_episodes": eval_episodes,
-        "hparams": dict(hparams or {}),
+        "num_logs": num_logs,
+        "checkpoint_every": checkpoint_every,
+        "hparams": {k: float(v) for k, v in dict(hparams or {}).items()},
         "versions": {"jax": jax.__version__},
         **dict(metadata or {}),
     }
-    writer = None
-    if logdir is not None:
-        logdir.mkdir(parents=True, exist_ok=True)
-        logs.write_json_atomic(logdir / "config.json", run_config)
-        writer = logs.MetricsWriter(logdir / "metrics.csv")
-
-    compile_seconds = 0.0
-
-    def compile_fn(fn, *args, donate=()):
-        nonlocal compile_seconds
-        t = time.perf_counter()
-        compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
-        compile_seconds += time.perf_counter() - t
-        return compiled
 
     root = jax.random.PRNGKey(seed)
     seed_keys = jax.random.split(root, num_seeds)
@@ -210,7 +327,52 @@ def run(
     def init_all(keys):
         return jax.vmap(lambda k: agent.init(k, hparams))(keys)
 
-    state = compile_fn(init_all, seed_keys)(seed_keys)
+    state_shape = jax.eval_shape(init_all, seed_keys)
+    shardings = state_shardings(state_shape, shard, num_envs, devices)
+
+    # Everything that can fail on bad input is checked before compiling.
+    checkpointer = None
+    resume_meta = None
+    restored = None
+    if logdir is not None:
+        if resume:
+            step = ckpt.latest(logdir)
+            ckpt.remove_partial(logdir)
+            checkpointer = ckpt.Checkpointer(logdir, keep_checkpoints)
+            where = checkpointer.directory / str(step)
+            ckpt.check_identity(checkpointer.read_meta(step), run_config, where)
+            restored, resume_meta = checkpointer.restore(step, state_shape)
+        else:
+            existing = ckpt.checkpoint_dir(logdir)
+            if existing.is_dir() and any(p.name.isdigit() for p in existing.iterdir()):
+                raise ckpt.CheckpointError(
+                    f"{logdir} already holds checkpoints of a run; continue it with "
+                    f"`jaxrl train --resume {logdir}` (resume=True) or choose another --logdir."
+                )
+            logdir.mkdir(parents=True, exist_ok=True)
+            checkpointer = ckpt.Checkpointer(logdir, keep_checkpoints)
+        logs.write_json_atomic(logdir / "config.json", run_config)
+
+    compile_seconds = 0.0
+
+    def compile_fn(fn, *args, donate=(), in_shardings=None, out_shardings=None):
+        nonlocal compile_seconds
+        t = time.perf_counter()
+        kwargs = {}
+        if in_shardings is not None:
+            kwargs.update(in_shardings=in_shardings, out_shardings=out_shardings)
+        compiled = jax.jit(fn, donate_argnums=donate, **kwargs).lower(*args).compile()
+        compile_seconds += time.perf_counter() - t
+        return compiled
+
+    if restored is not None:
+        state = jax.tree.map(lambda x, s: jax.device_put(x, s), restored, shardings) \
+            if shardings is not None else jax.device_put(restored)
+        del restored
+    elif shardings is not None:
+        state = compile_fn(init_all, seed_keys, in_shardings=(None,), out_shardings=shardings)(seed_keys)
+    else:
+        state = compile_fn(init_all, seed_keys)(seed_keys)
 
     def chunk_fn(length):
         def fn(state):
@@ -220,9 +382,20 @@ def run(
 
         return fn
 
-    programs = {chunk: compile_fn(chunk_fn(chunk), state, donate=(0,))}
-    if remainder:
-        programs[remainder] = compile_fn(chunk_fn(remainder), state, donate=(0,))
+    def compile_chunk(length):
+        if shardings is None:
+            return compile_fn(chunk_fn(length), state, donate=(0,))
+        from jax.sharding import NamedSharding, PartitionSpec as P
+
+        replicated = NamedSharding(jax.tree.leaves(shardings)[0].mesh, P())
+        return compile_fn(chunk_fn(length), state, donate=(0,), in_shardings=(shardings,),
+                          out_shardings=(shardings, replicated))
+
+    iteration = int(resume_meta["iteration"]) if resume_meta else 0
+    driver = dict(resume_meta.get("driver", {})) if resume_meta else {}
+    remaining = num_iterations - iteration
+    schedule = [chunk] * (remaining // chunk) + ([remaining % chunk] if remaining % chunk else [])
+    programs = {length: compile_chunk(length) for length in sorted(set(schedule))}
 
     def eval_all(policy_params, keys):
         return jax.vmap(lambda p, k: evaluate(agent, p, k, eval_episodes))(policy_params, keys)
@@ -239,52 +412,103 @@ def run(
         returns, lengths = eval_program(params, keys)
         return np.asarray(returns), np.asarray(lengths)
 
-    schedule = [chunk] * num_chunks + ([remainder] if remainder else [])
+    writers = []
+    if logdir is not None:
+        metrics_path, seeds_path = logdir / "metrics.csv", logdir / "seed_returns.csv"
+        if resume:
+            logs.truncate_csv(metrics_path, iteration)
+            logs.truncate_csv(seeds_path, iteration)
+        writers.append(logs.MetricsWriter(metrics_path, append=resume))
+        seed_writer = logs.MetricsWriter(seeds_path, append=resume)
+        if tensorboard:
+            purge = (iteration + 1) * agent.steps_per_iteration if resume else None
+            writers.append(logs.TensorBoardWriter(logdir / "tensorboard", purge_step=purge))
+        if wandb:
+            writers.append(logs.WandbWriter(logdir, run_config, **(wandb if isinstance(wandb, Mapping) else {})))
+
+    train_seconds = float(driver.get("train_seconds", 0.0))
+    evaluations = [tuple(e) for e in driver.get("evaluations", [])]
+    recent_return = float(driver.get("recent_return", float("nan")))
+    last_checkpoint = iteration
+
+    def save_checkpoint():
+        nonlocal last_checkpoint
+        if checkpointer is None:
+            return
+        meta = {**run_config, "driver": {"train_seconds": train_seconds, "evaluations": evaluations,
+                                         "recent_return": recent_return}}
+        checkpointer.save(iteration, state, meta)
+        last_checkpoint = iteration
+
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=num_iterations * agent.steps_per_iteration, unit="step", unit_scale=True,
+                   initial=iteration * agent.steps_per_iteration,
                    desc=f"{agent.algo} {run_config['env']}", dynamic_ncols=True)
-    iteration = 0
-    train_seconds = 0.0
-    evaluations = []
-    recent_return = float("nan")
-    all_rows = []
+    stopped = None
     try:
-        for length in schedule:
-            t = time.perf_counter()
-            state, metrics = programs[length](state)
-            metrics = jax.device_get(metrics)
-            train_seconds += time.perf_counter() - t
-            rows = _rows(metrics, iteration, agent.steps_per_iteration, num_seeds,
-                         time.perf_counter() - start)
-            iteration += length
-            finished = [r["return_mean"] for r in rows if not math.isnan(r["return_mean"])]
-            if finished:
-                recent_return = finished[-1]
-            if eval_every:
-                for row in rows:
-                    row["eval_return"] = float("nan")
-                if iteration % eval_every < length and iteration < num_iterations:
-                    returns, _ = run_eval(state, iteration)
-                    evaluations.append((iteration, float(returns.mean())))
-                    rows[-1]["eval_return"] = float(returns.mean())
-            all_rows.extend(rows)
-            if writer is not None:
-                writer.write(rows)
-            if bar is not None:
-                bar.update(length * agent.steps_per_iteration)
-                bar.set_postfix(
-                    {"steps/s": f"{iteration * agent.steps_per_iteration * num_seeds / max(train_seconds, 1e-9):,.0f}",
-                     "return": f"{recent_return:.1f}"}
-                )
+        with _Interrupt(handle_signals and logdir is not None) as interrupt:
+            for length in schedule:
+                t = time.perf_counter()
+                state, metrics = programs[length](state)
+                metrics = jax.device_get(metrics)
+                train_seconds += time.perf_counter() - t
+                rows = _rows(metrics, iteration, agent.steps_per_iteration, num_seeds,
+                             time.perf_counter() - start)
+                seed_rows = _seed_rows(metrics, iteration, agent.steps_per_iteration)
+                del metrics
+                iteration += length
+                finished = [r["return_mean"] for r in rows if not math.isnan(r["return_mean"])]
+                if finished:
+                    recent_return = finished[-1]
+                if eval_every:
+                    for row in rows:
+                        row["eval_return"] = float("nan")
+                    if iteration % eval_every < length and iteration < num_iterations:
+                        returns, _ = run_eval(state, iteration)
+                        evaluations.append((iteration, float(returns.mean())))
+                        rows[-1]["eval_return"] = float(returns.mean())
+                for writer in writers:
+                    writer.write(rows)
+                if logdir is not None:
+                    seed_writer.write(seed_rows)
+                if bar is not None:
+                    bar.update(length * agent.steps_per_iteration)
+                    bar.set_postfix(
+                        {"steps/s": f"{iteration * agent.steps_per_iteration * num_seeds / max(train_seconds, 1e-9):,.0f}",
+                         "return": f"{recent_return:.1f}"}
+                    )
+                if interrupt.requested or (stop_after is not None and iteration >= stop_after):
+                    stopped = interrupt.requested or f"stop_after={stop_after}"
+                    break
+                if (checkpoint_every and iteration < num_iterations
+                        and iteration - last_checkpoint >= checkpoint_every):
+                    save_checkpoint()
     finally:
         if bar is not None:
             bar.close()
-        if writer is not None:
+        for writer in writers:
             writer.close()
+        if logdir is not None:
+            seed_writer.close()
 
+    if stopped is not None and iteration < num_iterations:
+        save_checkpoint()
+        if checkpointer is not None:
+            checkpointer.close()
+        summary = {"algo": agent.algo, "env": run_config["env"], "num_seeds": num_seeds,
+                   "completed": False, "stopped_by": stopped, "iteration": iteration,
+                   "env_steps": iteration * agent.steps_per_iteration,
+                   "checkpoint": str(ckpt.checkpoint_dir(logdir) / str(iteration)) if logdir else None}
+        return RunResult(summary=summary, state=state, logdir=logdir, completed=False,
+                         iteration=iteration)
+
+    if checkpointer is not None:
+        if last_checkpoint != iteration or not checkpointer.steps():
+            save_checkpoint()
+        checkpointer.close()
     returns, lengths = run_eval(state, num_iterations)
     per_seed = returns.mean(axis=1)
     env_steps = num_iterations * agent.steps_per_iteration
@@ -307,16 +531,90 @@ def run(
         "compile_seconds": compile_seconds,
         "train_seconds": train_seconds,
         "steps_per_second": env_steps * num_seeds / max(train_seconds, 1e-9),
+        "completed": True,
     }
+    if resume_meta is not None:
+        summary["resumed_from"] = int(resume_meta["iteration"])
     if evaluations:
         summary["evaluations"] = [{"iteration": i, "mean_return": r} for i, r in evaluations]
     if logdir is not None:
         logs.write_json_atomic(logdir / "summary.json", summary)
-        if all_rows:
-            x = [r["env_steps"] for r in all_rows]
+        columns = logs.read_metrics(logdir / "metrics.csv") if (logdir / "metrics.csv").exists() else {}
+        if columns:
             logs.plot_curve(
-                x, [r["return_mean"] for r in all_rows], [r["return_min"] for r in all_rows],
-                [r["return_max"] for r in all_rows], logdir / "curve.png",
+                columns["env_steps"], columns["return_mean"], columns["return_min"],
+                columns["return_max"], logdir / "curve.png",
                 title=f"{agent.algo} on {run_config['env']} ({num_seeds} seed{'s' * (num_seeds > 1)}; band: min-max)",
             )
-    return RunResult(summary=summary, state=state, logdir=logdir)
+    return RunResult(summary=summary, state=state, logdir=logdir, completed=True,
+                     iteration=iteration)
+
+
+def load_run(logdir: str | os.PathLike):
+    """Rebuild the agent of a run directory from its config.json.
+
+    Returns `(agent, run_config)`; `run_config` holds what `run(..., resume=True)` needs
+    (total_steps, num_seeds, seed, eval settings, hparams, metadata)."""
+    import json
+
+    import envs
+    from jaxrl import algos
+    from jaxrl.checkpoint import CheckpointError
+
+    logdir = Path(logdir)
+    path = logdir / "config.json"
+    if not logdir.is_dir():
+        raise CheckpointError(f"Run directory {logdir} does not exist; point at a directory "
+                              "written by `jaxrl train`.")
+    if not path.exists():
+        raise CheckpointError(f"{logdir} is not a run directory: it has no config.json. Point at a "
+                              "directory written by `jaxrl train`.")
+    try:
+        run_config = json.loads(path.read_text())
+        algo = algos.get(run_config["algo"])
+        config = cfg.from_dict(algo.Config, run_config["config"])
+        env, env_params = envs.make(run_config["env"], **(run_config.get("env_kwargs") or {}))
+    except (ValueError, KeyError) as error:
+        raise CheckpointError(f"{path} cannot be used to rebuild the run: {error}") from None
+    return algo.make(env, env_params, config), run_config
+
+
+def resume_kwargs(run_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The `run` arguments recorded in a run's config.json (for resuming it)."""
+    metadata_keys = ("env_kwargs", "preset", "command")
+    return {
+        "total_steps": run_config["total_steps"],
+        "num_seeds": run_config["num_seeds"],
+        "seed": run_config["seed"],
+        "eval_every": run_config.get("eval_every", 0),
+        "eval_episodes": run_config.get("eval_episodes", 10),
+        "num_logs": run_config.get("num_logs", 50),
+        "checkpoint_every": run_config.get("checkpoint_every"),
+        "hparams": run_config.get("hparams") or None,
+        "metadata": {k: run_config[k] for k in metadata_keys if k in run_config},
+    }
+
+
+def restore(logdir: str | os.PathLike, step: int | None = None):
+    """Load a run directory's agent and its newest (or `step`) checkpoint.
+
+    Returns `(agent, run_config, state, iteration)`; `state` is the seed-vmapped train state
+    (leading axis = seeds) on the default device."""
+    from jaxrl import checkpoint as ckpt
+
+    agent, run_config = load_run(logdir)
+    if step is None:
+        step = ckpt.latest(logdir)
+    checkpointer = ckpt.Checkpointer(logdir)
+    try:
+        if step not in checkpointer.steps():
+            raise ckpt.CheckpointError(f"{logdir} has no checkpoint {step}; it has "
+                                       f"{checkpointer.steps() or 'none'}.")
+        num_seeds = int(run_config["num_seeds"])
+        keys = jax.random.split(jax.random.PRNGKey(int(run_config["seed"])), num_seeds)
+        hparams = run_config.get("hparams") or None
+        template = jax.eval_shape(jax.vmap(lambda k: agent.init(k, hparams)), keys)
+        state, meta = checkpointer.restore(step, template)
+    finally:
+        checkpointer.close()
+    return agent, run_config, jax.device_put(state), int(meta["iteration"])

@@ -10,6 +10,9 @@ ALGORITHMS = {
     "a2c": "jaxrl.algos.a2c",
     "reinforce": "jaxrl.algos.reinforce",
     "dqn": "jaxrl.algos.dqn",
+    "sac": "jaxrl.algos.sac",
+    "td3": "jaxrl.algos.td3",
+    "ddpg": "jaxrl.algos.ddpg",
     "pqn": "jaxrl.algos.pqn",
 }
 

@@ -1,0 +1,230 @@
+"""SAC, TD3 and DDPG: pure functions against NumPy references, a temperature probe, the
+replay targets (truncation vs termination), action rescaling and bad configurations.
+Learning on Pendulum and Brax is in tests/test_learning_continuous.py (slow)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import envs
+from jaxrl import algos
+from jaxrl.algos import ddpg, off_policy, sac, td3
+from jaxrl.config import ConfigError
+
+# --------------------------------------------------------------------------------------
+# Tanh-squashed Gaussian
+# --------------------------------------------------------------------------------------
+
+
+def _reference_log_prob(mean, log_std, u):
+    """float64 NumPy: log N(u; mean, std) - sum log(1 - tanh(u)^2), with
+    log(1 - tanh(u)^2) = log 4 - 2|u| - 2 log1p(exp(-2|u|)) (exact for any u)."""
+    mean, log_std, u = (np.asarray(x, np.float64) for x in (mean, log_std, u))
+    std = np.exp(log_std)
+    gauss = -0.5 * ((u - mean) / std) ** 2 - log_std - 0.5 * np.log(2 * np.pi)
+    log_det = np.log(4.0) - 2 * np.abs(u) - 2 * np.log1p(np.exp(-2 * np.abs(u)))
+    return (gauss - log_det).sum(-1)
+
+
+def test_tanh_gaussian_log_prob_matches_numpy_including_near_the_bounds():
+    rng = np.random.default_rng(0)
+    mean = rng.normal(size=(6, 3)).astype(np.float32)
+    log_std = rng.uniform(-2, 1, size=(6, 3)).astype(np.float32)
+    u = rng.normal(size=(6, 3)).astype(np.float32) * 2
+    # Rows 3-5 push the pre-squash action far out: tanh(u) rounds to +-1 in float32, where a
+    # naive log(1 - tanh(u)^2) is -inf.
+    u[3] = [9.0, -9.5, 12.0]
+    u[4] = [20.0, -25.0, 30.0]
+    mean[4] = [20.0, -25.0, 30.0]
+    u[5] = [-40.0, 40.0, 0.0]
+    got = np.asarray(sac.tanh_gaussian_log_prob(mean, log_std, u))
+    want = _reference_log_prob(mean, log_std, u)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+    assert np.all(np.abs(np.tanh(u[4].astype(np.float32))) == 1.0)  # really at the bound
+
+
+def test_sampled_actions_are_squashed_and_their_log_prob_matches_numpy():
+    mean = jnp.array([[0.3, -0.2], [0.0, 0.5]] * 50)
+    log_std = jnp.full(mean.shape, -0.7)
+    action, log_prob = sac.sample_tanh_gaussian(jax.random.PRNGKey(0), mean, log_std)
+    action = np.asarray(action, np.float64)
+    assert np.all(np.abs(action) < 1)
+    u = np.arctanh(action)  # moderate std: far from the bounds, so atanh is accurate
+    np.testing.assert_allclose(np.asarray(log_prob), _reference_log_prob(mean, log_std, u),
+                               rtol=1e-3, atol=1e-3)
+    # Near the bounds (huge means) the sampled log-prob stays finite.
+    _, far = sac.sample_tanh_gaussian(jax.random.PRNGKey(1), jnp.full((8, 2), 30.0), jnp.zeros((8, 2)))
+    assert np.all(np.isfinite(np.asarray(far)))
+
+
+# --------------------------------------------------------------------------------------
+# Temperature
+# --------------------------------------------------------------------------------------
+
+
+def test_temperature_loss_gradient_is_entropy_minus_target():
+    log_prob = jnp.array([-0.5, 1.0, 0.2])
+    grad = jax.grad(sac.temperature_loss)(jnp.float32(0.3), log_prob, -2.0)
+    entropy = -float(log_prob.mean())
+    assert float(grad) == pytest.approx(entropy - (-2.0), rel=1e-6)
+
+
+@pytest.mark.parametrize("target_per_dim,init_alpha", [(-1.0, 1.0), (-1.0, 0.001), (-2.5, 0.1)])
+def test_temperature_drives_entropy_to_its_target_on_a_probe(target_per_dim, init_alpha):
+    """A state-independent 2-D tanh-Gaussian policy maximises a quadratic Q peaked at a=0.3
+    plus alpha times its entropy, with alpha tuned by the temperature loss. Whether alpha
+    starts too high or too low, the policy's entropy ends near the target."""
+    dim, target = 2, target_per_dim * 2
+    q = lambda a: -5.0 * jnp.sum(jnp.square(a - 0.3), axis=-1)  # noqa: E731
+    params = {"mean": jnp.zeros(dim), "log_std": jnp.zeros(dim), "log_alpha": jnp.log(init_alpha)}
+    opt = optax.adam(1e-2)
+
+    def step(carry, key):
+        params, opt_state = carry
+
+        def loss(p):
+            mean = jnp.broadcast_to(p["mean"], (512, dim))
+            log_std = jnp.broadcast_to(p["log_std"], (512, dim))
+            action, log_prob = sac.sample_tanh_gaussian(key, mean, log_std)
+            alpha = jax.lax.stop_gradient(jnp.exp(p["log_alpha"]))
+            return (sac.actor_loss(alpha, log_prob, q(action))
+                    + sac.temperature_loss(p["log_alpha"], jax.lax.stop_gradient(log_prob), target)), -log_prob.mean()
+
+        (_, entropy), grads = jax.value_and_grad(loss, has_aux=True)(params)
+        updates, opt_state = opt.update(grads, opt_state)
+        return (optax.apply_updates(params, updates), opt_state), entropy
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 3000)
+    _, entropies = jax.jit(lambda p: jax.lax.scan(step, (p, opt.init(p)), keys))(params)
+    final = float(np.mean(np.asarray(entropies)[-300:]))
+    assert abs(final - target) < 0.25, (final, target)
+
+
+# --------------------------------------------------------------------------------------
+# TD3 target smoothing, exploration, action rescaling
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("noise_std,clip", [(0.2, 0.5), (5.0, 0.3), (0.0, 0.5)])
+def test_td3_target_smoothing_stays_inside_the_clip(noise_std, clip):
+    actions = jnp.linspace(-1.0, 1.0, 4001).reshape(-1, 1) * jnp.ones((1, 3))
+    smoothed = np.asarray(td3.smoothed_target_actions(jax.random.PRNGKey(0), actions, noise_std, clip))
+    deviation = np.abs(smoothed - np.asarray(actions))
+    assert np.all(deviation <= clip + 1e-6)
+    assert np.all(np.abs(smoothed) <= 1.0)
+    if noise_std == 0:
+        np.testing.assert_array_equal(smoothed, np.asarray(actions))
+    else:
+        assert deviation.max() > 0.9 * min(clip, 2 * noise_std)  # the noise is really there
+    if noise_std > clip:  # wide noise: interior actions move by exactly the clip
+        interior = np.abs(np.asarray(actions)) < 1 - clip
+        assert np.isclose(deviation[interior], clip, atol=1e-6).mean() > 0.9
+
+
+def test_action_rescaling_maps_the_unit_cube_onto_the_box_exactly():
+    low = np.array([-2.0, 0.1, -7.3, -1e-3], np.float32)
+    high = np.array([2.0, 0.9, 1.1, 5e3], np.float32)
+    ones = np.ones(4, np.float32)
+    np.testing.assert_array_equal(np.asarray(off_policy.scale_action(-ones, low, high)), low)
+    np.testing.assert_array_equal(np.asarray(off_policy.scale_action(ones, low, high)), high)
+    a = np.random.default_rng(0).uniform(-1, 1, size=(100, 4)).astype(np.float32)
+    scaled = np.asarray(off_policy.scale_action(a, low, high))
+    assert np.all((scaled >= low) & (scaled <= high))
+    np.testing.assert_allclose(scaled, low + (a + 1) / 2 * (high - low), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(off_policy.unscale_action(scaled, low, high)), a, atol=1e-4)
+    # The agents act in the env's units: Pendulum's torque box is [-2, 2].
+    env, params = envs.make("Pendulum-v1")
+    agent = sac.make(env, params, sac.SACConfig(buffer_size=1000))
+    np.testing.assert_array_equal(np.asarray(agent.extras["scale_action"](jnp.array([-1.0]))), [-2.0])
+    np.testing.assert_array_equal(np.asarray(agent.extras["scale_action"](jnp.array([1.0]))), [2.0])
+
+
+# --------------------------------------------------------------------------------------
+# Replay targets: truncated episodes bootstrap from the final observation, terminated don't
+# --------------------------------------------------------------------------------------
+
+
+def _collect(agent, iterations):
+    state = agent.init(jax.random.PRNGKey(0))
+    run = jax.jit(lambda s: jax.lax.scan(lambda c, _: agent.update(c), s, None, length=iterations))
+    return run(state)[0]
+
+
+def test_truncated_pendulum_episodes_bootstrap_from_their_final_observation():
+    env, params = envs.make("Pendulum-v1")  # never terminates; truncated after 200 steps
+    config = td3.TD3Config(num_envs=1, buffer_size=512, batch_size=8, learning_starts=10_000,
+                           hidden_sizes=(8,), gamma=0.97)
+    state = _collect(td3.make(env, params, config), 250)
+    data = jax.tree.map(np.asarray, state.buffer.data)
+    size = int(state.buffer.size)
+    np.testing.assert_allclose(data["discount"][:size], 0.97, rtol=1e-6)  # every step bootstraps
+    # Within an episode next_obs is the next step's obs; at the time limit (step 199) it is
+    # the last observation of the finished episode, not the reset observation.
+    np.testing.assert_allclose(data["next_obs"][:198], data["obs"][1:199], rtol=1e-6)
+    assert not np.allclose(data["next_obs"][199], data["obs"][200])
+    cos_sin = data["next_obs"][199][:2]
+    assert np.isclose(np.sum(cos_sin ** 2), 1.0, atol=1e-4)  # a real pendulum state
+    # Actions are stored in [-1, 1] (unscaled from the env's [-2, 2]).
+    assert np.all(np.abs(data["action"][:size]) <= 1.0) and np.abs(data["action"][:size]).max() > 0.5
+
+
+def test_terminated_episodes_do_not_bootstrap():
+    env, params = envs.make("probe/action-reward-continuous")  # every step terminates
+    config = sac.SACConfig(num_envs=4, buffer_size=64, batch_size=8, learning_starts=10_000,
+                           hidden_sizes=(8,))
+    state = _collect(sac.make(env, params, config), 10)
+    assert int(state.buffer.size) == 40
+    np.testing.assert_array_equal(np.asarray(state.buffer.data["discount"][:40]), 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# Bad input: clear errors before compiling
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sac", "td3", "ddpg"])
+def test_discrete_env_is_rejected(name):
+    algo = algos.get(name)
+    env, params = envs.make("CartPole-v1")
+    with pytest.raises(ConfigError, match="continuous.*Discrete"):
+        algo.make(env, params, algo.Config())
+
+
+@pytest.mark.parametrize("name", ["sac", "td3", "ddpg"])
+@pytest.mark.parametrize("tau", [0.0, -0.1, 1.5])
+def test_tau_outside_unit_interval_is_rejected(name, tau):
+    algo = algos.get(name)
+    env, params = envs.make("Pendulum-v1")
+    with pytest.raises(ConfigError, match=r"tau=.*\(0, 1\]"):
+        algo.make(env, params, algo.Config(tau=tau))
+
+
+@pytest.mark.parametrize("module", [td3, ddpg])
+def test_policy_delay_below_one_is_rejected(module):
+    env, params = envs.make("Pendulum-v1")
+    with pytest.raises(ConfigError, match="policy_delay=0: must be >= 1"):
+        module.make(env, params, module.Config(policy_delay=0))
+
+
+def test_other_bad_fields_name_the_field():
+    env, params = envs.make("Pendulum-v1")
+    with pytest.raises(ConfigError, match="batch_size"):
+        sac.make(env, params, sac.SACConfig(buffer_size=100, batch_size=256))
+    with pytest.raises(ConfigError, match="init_alpha"):
+        sac.make(env, params, sac.SACConfig(init_alpha=0.0))
+    with pytest.raises(ConfigError, match="critic_lr"):
+        td3.make(env, params, td3.TD3Config(critic_lr=-1e-3))
+
+
+def test_ddpg_is_td3_with_one_critic_no_delay_no_smoothing():
+    config = ddpg.DDPGConfig()
+    assert (config.num_critics, config.policy_delay, config.target_noise) == (1, 1, 0.0)
+    env, params = envs.make("Pendulum-v1")
+    agent = ddpg.make(env, params, ddpg.DDPGConfig(buffer_size=1000, hidden_sizes=(8,)))
+    state = jax.jit(agent.init)(jax.random.PRNGKey(0))
+    kernel = state.learner["critic"]["params"]["VmapContinuousQ_0"]
+    assert jax.tree.leaves(kernel)[0].shape[0] == 1  # one critic
+    assert agent.algo == "ddpg"

@@ -1,0 +1,35 @@
+"""Learning tests for the continuous-control off-policy agents: the presets reach their
+returns within the issue's step budgets (final deterministic evaluation over all vmapped
+seeds, through the same driver users run)."""
+
+import pytest
+
+import envs
+from jaxrl import algos, presets, run
+from jaxrl import config as cfg
+
+
+def _run_preset(algo_name, preset_name, tmp_path):
+    preset = presets.get(algo_name, preset_name)
+    algo = algos.get(algo_name)
+    config = cfg.apply_overrides(algo.Config(), {**preset.overrides, "total_steps": preset.total_steps})
+    env, env_params = envs.make(preset.env, **preset.env_kwargs)
+    agent = algo.make(env, env_params, config)
+    return run(agent, logdir=tmp_path, num_seeds=preset.num_seeds, progress=False,
+               metadata={"preset": preset.name}).summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo_name,budget,threshold", [
+    ("sac", 30_000, -200.0),
+    ("td3", 50_000, -200.0),
+    ("ddpg", 50_000, -250.0),
+])
+def test_off_policy_pendulum_presets(algo_name, budget, threshold, tmp_path):
+    summary = _run_preset(algo_name, "Pendulum-v1", tmp_path)
+    assert summary["num_seeds"] >= 4 and summary["env_steps"] <= budget
+    assert summary["mean_return"] >= threshold, summary
+
+
+# SAC on brax/inverted_pendulum (issue: >= 900) is not asserted: the preset reaches only
+# ~70 (spring, 20k steps) to ~150 (positional, 32k steps) here; see docs/continuous.md.
