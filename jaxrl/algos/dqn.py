@@ -207,7 +207,8 @@ def validate(config: DQNConfig, env, env_params) -> None:
               f"must be at least one iteration, num_envs * num_steps = {per_iteration}")
     cfg.check_unit_interval(config, "tau", open_low=True)
     cfg.check_unit_interval(config, "gamma", "epsilon_start", "epsilon_end", "per_beta_start")
-    cfg.check(config.per_alpha >= 0, config, "per_alpha", "must be >= 0 (0 gives uniform sampling)")
+    cfg.check(0 <= config.per_alpha <= 1, config, "per_alpha",
+              "must be in [0, 1] (0 gives uniform sampling, 1 fully proportional)")
     cfg.check(config.loss in ("huber", "mse"), config, "loss", "choose 'huber' or 'mse'")
     cfg.check(config.target_update in ("hard", "soft"), config, "target_update",
               "choose 'hard' (copy every target_update_interval) or 'soft' (Polyak, tau)")
