@@ -183,6 +183,19 @@ def check_unit_interval(config, *fields: str, open_low=False) -> None:
         check(ok, config, field, f"must be in {'(0' if open_low else '[0'}, 1]")
 
 
+def check_replay_shapes(config) -> None:
+    """The shape fields every replay-buffer agent has: learning_starts, batch_size,
+    buffer_size, num_envs * num_steps per iteration, total_steps."""
+    check(config.learning_starts >= 0, config, "learning_starts", "must be >= 0 env steps")
+    check(config.batch_size <= config.buffer_size, config, "batch_size",
+          f"must be <= buffer_size={config.buffer_size}; lower batch_size or raise buffer_size")
+    per_iteration = config.num_envs * config.num_steps
+    check(config.buffer_size >= per_iteration, config, "buffer_size",
+          f"must hold one iteration's transitions, num_envs * num_steps = {per_iteration}")
+    check(config.total_steps >= per_iteration, config, "total_steps",
+          f"must be at least one iteration, num_envs * num_steps = {per_iteration}")
+
+
 def check_network(config, obs_shape) -> None:
     """The network fields every actor-critic config has: hidden_sizes, activation, network."""
     from jaxrl.networks import ACTIVATIONS

@@ -197,14 +197,7 @@ def validate(config: DQNConfig, env, env_params) -> None:
                        "batch_size", "gradient_steps", "target_update_interval", "n_step",
                        "epsilon_decay_steps", "learning_rate", "max_grad_norm", "adam_eps",
                        "per_eps")
-    cfg.check(config.learning_starts >= 0, config, "learning_starts", "must be >= 0 env steps")
-    cfg.check(config.batch_size <= config.buffer_size, config, "batch_size",
-              f"must be <= buffer_size={config.buffer_size}; lower batch_size or raise buffer_size")
-    per_iteration = config.num_envs * config.num_steps
-    cfg.check(config.buffer_size >= per_iteration, config, "buffer_size",
-              f"must hold one iteration's transitions, num_envs * num_steps = {per_iteration}")
-    cfg.check(config.total_steps >= per_iteration, config, "total_steps",
-              f"must be at least one iteration, num_envs * num_steps = {per_iteration}")
+    cfg.check_replay_shapes(config)
     cfg.check_unit_interval(config, "tau", open_low=True)
     cfg.check_unit_interval(config, "gamma", "epsilon_start", "epsilon_end", "per_beta_start")
     cfg.check(0 <= config.per_alpha <= 1, config, "per_alpha",

@@ -90,14 +90,7 @@ def validate(config, env, env_params, learning_rates: tuple[str, ...]) -> None:
         )
     cfg.check_positive(config, "total_steps", "num_envs", "num_steps", "buffer_size",
                        "batch_size", "gradient_steps", *learning_rates, "adam_eps")
-    cfg.check(config.learning_starts >= 0, config, "learning_starts", "must be >= 0 env steps")
-    cfg.check(config.batch_size <= config.buffer_size, config, "batch_size",
-              f"must be <= buffer_size={config.buffer_size}; lower batch_size or raise buffer_size")
-    per_iteration = config.num_envs * config.num_steps
-    cfg.check(config.buffer_size >= per_iteration, config, "buffer_size",
-              f"must hold one iteration's transitions, num_envs * num_steps = {per_iteration}")
-    cfg.check(config.total_steps >= per_iteration, config, "total_steps",
-              f"must be at least one iteration, num_envs * num_steps = {per_iteration}")
+    cfg.check_replay_shapes(config)
     cfg.check_unit_interval(config, "tau", open_low=True)
     cfg.check_unit_interval(config, "gamma")
     cfg.check(config.num_critics >= 1, config, "num_critics", "must be >= 1 (2 for twin critics)")
