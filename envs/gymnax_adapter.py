@@ -9,6 +9,10 @@ info structure is the same for every env.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import sys
+import types
 from typing import Any
 
 import jax
@@ -21,10 +25,44 @@ from envs.spaces import Box, Discrete, Space
 __all__ = ["GymnaxEnv", "make_gymnax", "gymnax_ids", "convert_space"]
 
 
-def gymnax_ids() -> list[str]:
-    import gymnax
+class _DeferredModule(types.ModuleType):
+    """Stands in for a module until an attribute is first read, then imports the real one."""
 
-    return list(gymnax.registered_envs)
+    def __getattr__(self, attr: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        return getattr(importlib.import_module(name), attr)
+
+
+@contextlib.contextmanager
+def _deferred(*names: str):
+    """Within the block, `import name` binds a stand-in that imports `name` on first use.
+
+    `import gymnax` imports every gymnax environment, and two of them (Pong, Catch) import
+    matplotlib.pyplot and seaborn (with scipy.stats) at module level, for rendering only:
+    0.5-0.8 s of every cold start on this CPU. The stand-ins are bound only inside those
+    modules; afterwards `sys.modules` holds the real modules again (or nothing)."""
+    installed = [n for n in names if n not in sys.modules]
+    for name in installed:
+        sys.modules[name] = _DeferredModule(name)
+    try:
+        yield
+    finally:
+        for name in installed:
+            if isinstance(sys.modules.get(name), _DeferredModule):
+                del sys.modules[name]
+
+
+def _import_gymnax():
+    if "gymnax" not in sys.modules:
+        with _deferred("seaborn", "matplotlib.pyplot"):
+            import gymnax  # noqa: F401
+    return sys.modules["gymnax"]
+
+
+def gymnax_ids() -> list[str]:
+    return list(_import_gymnax().registered_envs)
 
 
 def convert_space(space: Any, obs: bool = False) -> Space:
@@ -110,7 +148,5 @@ class GymnaxEnv(Environment):
 
 
 def make_gymnax(name: str, **kwargs) -> tuple[GymnaxEnv, Any]:
-    import gymnax
-
-    env, params = gymnax.make(name, **kwargs)
+    env, params = _import_gymnax().make(name, **kwargs)
     return GymnaxEnv(name, env, params), params

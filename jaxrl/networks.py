@@ -7,13 +7,15 @@ MLP and `(H, W, C)` / `(..., H, W, C)` for the CNN.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import distrax
 import jax
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
+
+if TYPE_CHECKING:  # distrax (with TensorFlow Probability) costs ~0.3-0.5 s to import: only
+    import distrax  # policies that sample import it, so value-based cold starts skip it.
 
 ACTIVATIONS = {
     "tanh": nn.tanh,
@@ -235,6 +237,8 @@ def mask_distribution(dist, action_mask):
     when `action_mask` is None. For policies built without a mask argument (recurrent)."""
     if action_mask is None:
         return dist
+    import distrax
+
     return distrax.Categorical(logits=masked_logits(dist.logits, action_mask))
 
 
@@ -259,6 +263,8 @@ def policy_and_value_heads(action_dim: int):
 def action_distribution(out, log_std=None, action_mask=None) -> distrax.Distribution:
     """Categorical over logits `out` (masked) when `log_std` is None, else a diagonal
     Gaussian with means `out` and a state-independent log std."""
+    import distrax
+
     if log_std is None:
         return distrax.Categorical(logits=masked_logits(out, action_mask))
     return distrax.MultivariateNormalDiag(out, jnp.broadcast_to(jnp.exp(log_std), out.shape))
