@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -326,3 +328,25 @@ def test_spaces():
     assert bool(jnp.all(jnp.isfinite(unbounded.sample(jax.random.key(2)))))
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.n = 4  # frozen
+
+
+@pytest.mark.parametrize("name", ["Pendulum-v1", "CartPole-v1", "Breakout-MinAtar"])
+def test_state_type_is_the_same_after_reset_and_after_a_step(name):
+    """A state leaf whose type changes across a step (e.g. weakly typed after reset) makes
+    every jitted function of the state compile twice."""
+    env, params = envs.make(name)
+    _, state = env.reset(jax.random.PRNGKey(0), params)
+    action = env.action_space(params).sample(jax.random.PRNGKey(1))
+    stepped = env.step(jax.random.PRNGKey(2), state, action, params)[1]
+
+    def avals(tree):
+        return [(x.shape, x.dtype, x.weak_type) for x in jax.tree.leaves(tree)]
+
+    assert avals(state) == avals(stepped)
+
+
+def test_gymnax_import_defers_render_only_plotting_modules():
+    code = ("import sys, envs; envs.make('CartPole-v1'); "
+            "print('seaborn' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout
