@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrl.agent import Agent
+from jaxrl.compilation import jit_light
 
 
 def evaluate(agent: Agent, policy_params, key, num_episodes: int = 10, deterministic: bool = True,
@@ -90,7 +91,7 @@ def evaluate_run(logdir, episodes: int = 10, deterministic: bool = True, seed: i
     num_seeds = int(run_config["num_seeds"])
     params = jax.vmap(agent.policy_params)(state)
     keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
-    program = jax.jit(jax.vmap(lambda p, k: evaluate(agent, p, k, episodes, deterministic)))
+    program = jit_light(jax.vmap(lambda p, k: evaluate(agent, p, k, episodes, deterministic)))
     returns, lengths = (np.asarray(x) for x in program(params, keys))
     per_seed = returns.mean(axis=1)
     over_seeds = stats.summarize(per_seed)

@@ -23,6 +23,7 @@ import numpy as np
 from jaxrl import config as cfg
 from jaxrl import logs
 from jaxrl.agent import Agent
+from jaxrl.compilation import jit_light
 from jaxrl.evaluation import evaluate
 
 DEFAULT_CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "jaxrl", "jax")
@@ -355,13 +356,14 @@ def run(
 
     compile_seconds = 0.0
 
-    def compile_fn(fn, *args, donate=(), in_shardings=None, out_shardings=None):
+    def compile_fn(fn, *args, donate=(), in_shardings=None, out_shardings=None, light=False):
         nonlocal compile_seconds
         t = time.perf_counter()
         kwargs = {}
         if in_shardings is not None:
             kwargs.update(in_shardings=in_shardings, out_shardings=out_shardings)
-        compiled = jax.jit(fn, donate_argnums=donate, **kwargs).lower(*args).compile()
+        jit = jit_light if light else jax.jit
+        compiled = jit(fn, donate_argnums=donate, **kwargs).lower(*args).compile()
         compile_seconds += time.perf_counter() - t
         return compiled
 
@@ -370,9 +372,10 @@ def run(
             if shardings is not None else jax.device_put(restored)
         del restored
     elif shardings is not None:
-        state = compile_fn(init_all, seed_keys, in_shardings=(None,), out_shardings=shardings)(seed_keys)
+        state = compile_fn(init_all, seed_keys, in_shardings=(None,), out_shardings=shardings,
+                           light=True)(seed_keys)
     else:
-        state = compile_fn(init_all, seed_keys)(seed_keys)
+        state = compile_fn(init_all, seed_keys, light=True)(seed_keys)
 
     def chunk_fn(length):
         def fn(state):
@@ -400,7 +403,7 @@ def run(
     def eval_all(policy_params, keys):
         return jax.vmap(lambda p, k: evaluate(agent, p, k, eval_episodes))(policy_params, keys)
 
-    policy_params = jax.jit(jax.vmap(agent.policy_params))
+    policy_params = jit_light(jax.vmap(agent.policy_params))
     eval_program = None
 
     def run_eval(state, index):
@@ -408,7 +411,7 @@ def run(
         params = policy_params(state)
         keys = jax.random.split(jax.random.fold_in(eval_root, index), num_seeds)
         if eval_program is None:
-            eval_program = compile_fn(eval_all, params, keys)
+            eval_program = compile_fn(eval_all, params, keys, light=True)
         returns, lengths = eval_program(params, keys)
         return np.asarray(returns), np.asarray(lengths)
 
