@@ -1,7 +1,15 @@
-"""`jaxrl benchmark`: time PPO on CartPole-v1 with the common reference config, and the
-time our value-based presets and PPO take to reach a return of 475 on CartPole-v1, ours and
-(optionally, `--sb3`) Stable-Baselines3's, in one run on this machine; write
-docs/benchmarks.md and docs/benchmarks.json.
+"""`jaxrl benchmark`: our speed beside Stable-Baselines3's, measured in one run on this
+machine; writes docs/benchmarks.md and docs/benchmarks.json.
+
+Sections (`--only NAME` runs one and keeps the others' figures from the JSON file):
+- `ppo`: PPO on CartPole-v1 with the common reference config, cold and warm, and the cost
+  of 1, 4, 16 ... vmapped seeds;
+- `thresholds`: wall time from process start to a deterministic evaluation return (475 on
+  CartPole-v1 for our DQN, Rainbow, PQN and PPO presets; -200 on Pendulum-v1 for SAC) against
+  SB3 DQN/SAC with RL Zoo's hyperparameters; DQN and SAC throughput with identical
+  hyperparameters;
+- `limits`: the machine's matmul throughput and memory bandwidth, and the fraction of them
+  the PPO and DQN updates reach.
 
 Reference config: 4 envs x 128 steps, 500k env steps, 4 epochs x 4 minibatches, 64-64 tanh,
 lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), entropy 0.01.
@@ -11,8 +19,8 @@ lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), en
 - warm: training only, with the program already compiled (for SB3: `model.learn`);
 - seeds: warm wall time of 1, 4, 16 ... seeds vmapped into one program.
 
-Stable-Baselines3 runs in its own virtual environment (created on first use, never a
-dependency of jaxrl) with the same hyperparameters.
+Stable-Baselines3 (`--peers sb3` or `--sb3`) runs in its own virtual environment (created
+on first use, never a dependency of jaxrl) with the same hyperparameters.
 """
 
 from __future__ import annotations
@@ -45,25 +53,36 @@ def _agent(total_steps: int):
 
 
 def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
-    """Compile once, then time `repeats` warm runs of `num_seeds` vmapped seeds."""
+    """Compile once, then time `repeats` warm runs of `num_seeds` vmapped seeds.
+
+    As in `jaxrl train`, the init runs as its own lightly compiled program and the
+    training program scans `agent.update` over the whole budget."""
     import jax
     import numpy as np
 
-    from jaxrl import evaluate, train
+    from jaxrl import evaluate
+    from jaxrl.compilation import jit_light
 
     agent = _agent(total_steps)
     iterations = total_steps // agent.steps_per_iteration
     keys = jax.random.split(jax.random.PRNGKey(0), num_seeds)
+
+    def train_all(states):
+        return jax.vmap(lambda s: jax.lax.scan(lambda c, _: agent.update(c), s, None, length=iterations))(states)
+
     t = time.perf_counter()
-    program = jax.jit(jax.vmap(train(agent, iterations))).lower(keys).compile()
+    init = jit_light(jax.vmap(agent.init)).lower(keys).compile()
+    states = init(keys)
+    program = jax.jit(train_all, donate_argnums=0).lower(states).compile()
     compile_seconds = time.perf_counter() - t
     warm = []
     for _ in range(repeats):
+        states = jax.block_until_ready(init(keys))
         t = time.perf_counter()
-        states, _ = jax.block_until_ready(program(keys))
+        states, _ = jax.block_until_ready(program(states))
         warm.append(time.perf_counter() - t)
     params = jax.vmap(agent.policy_params)(states)
-    returns, _ = jax.jit(jax.vmap(lambda p, k: evaluate(agent, p, k, 10)))(
+    returns, _ = jit_light(jax.vmap(lambda p, k: evaluate(agent, p, k, 10)))(
         params, jax.random.split(jax.random.PRNGKey(1), num_seeds))
     steps = iterations * agent.steps_per_iteration
     return {
@@ -225,21 +244,35 @@ def time_sb3(python: Path, total_steps: int, seed: int = 0) -> dict:
 
 
 THRESHOLD_CASES = [
-    # (algo, preset, threshold, eval_every env steps)
+    # (algo, preset, threshold, eval_every env steps): ours, each one seed per fresh process.
     ("dqn", "CartPole-v1", 475.0, 5_000),
     ("dqn", "CartPole-v1-rainbow", 475.0, 5_000),
     ("pqn", "CartPole-v1", 475.0, 5_000),
     ("ppo", "CartPole-v1", 475.0, 5_000),
+    ("sac", "Pendulum-v1", -200.0, 1_000),
 ]
-IDENTICAL_DQN = dict(num_envs=1, num_steps=1, gradient_steps=1, batch_size=128, learning_starts=1000,
-                     epsilon_decay_steps=20_000)  # matches peers/sb3_zoo.py IDENTICAL
+PEER_THRESHOLD_CASES = [
+    # (algo, env, threshold, env-step cap, eval_every): SB3 with RL Zoo's hyperparameters.
+    ("dqn", "CartPole-v1", 475.0, 200_000, 5_000),
+    ("sac", "Pendulum-v1", -200.0, 20_000, 1_000),
+]
+# Identical hyperparameters on both sides (jaxrl/peers/sb3_zoo.py IDENTICAL holds SB3's):
+# algo -> (our preset the rest comes from, overrides, env steps ours, env steps SB3).
+IDENTICAL = {
+    "dqn": ("CartPole-v1", dict(num_envs=1, num_steps=1, gradient_steps=1, batch_size=128,
+                                learning_starts=1000, epsilon_decay_steps=20_000), 50_000, 50_000),
+    "sac": ("Pendulum-v1", dict(num_envs=1, num_steps=1, gradient_steps=1, batch_size=256,
+                                hidden_sizes=(256, 256), buffer_size=1_000_000, learning_starts=100,
+                                actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3), 5_000, 3_000),
+}
 
 
-def run_thresholds(sb3_python: Path | None, seeds=(0, 1, 2), identical_steps: int = 50_000) -> dict:
-    """Time to a deterministic evaluation return of 475 on CartPole-v1, compile included,
-    for our value-based presets and PPO (cold: compilation cache off) and for SB3 DQN with
-    RL Zoo's hyperparameters; and DQN throughput with identical hyperparameters."""
-    out = {"ours": [], "sb3": [], "seeds": list(seeds)}
+def run_thresholds(sb3_python: Path | None, seeds=(0, 1, 2), identical_scale: float = 1.0) -> dict:
+    """Time to a deterministic evaluation return (475 on CartPole-v1, -200 on Pendulum-v1),
+    compile included, for our presets (cold: compilation cache off) and for SB3 with RL
+    Zoo's hyperparameters; and throughput of DQN and SAC with identical hyperparameters
+    (`identical_scale` shrinks their step counts for a quick run)."""
+    out = {"ours": [], "sb3": [], "seeds": list(seeds), "identical": {}}
     for algo, preset, threshold, every in THRESHOLD_CASES:
         for seed in seeds:
             print(f"jaxrl {algo} {preset} seed {seed} to {threshold} ...", file=sys.stderr)
@@ -247,69 +280,198 @@ def run_thresholds(sb3_python: Path | None, seeds=(0, 1, 2), identical_steps: in
                                              threshold=threshold, eval_every=every, seed=seed)
             out["ours"].append({**r, "seed": seed})
     if sb3_python is not None:
-        for seed in seeds:
-            print(f"SB3 dqn (zoo) seed {seed} to 475 ...", file=sys.stderr)
-            out["sb3"].append({**time_sb3_zoo(sb3_python, "dqn", "CartPole-v1", 475.0, 200_000, 5_000, seed),
-                               "seed": seed})
-        print("SB3 dqn, identical hyperparameters ...", file=sys.stderr)
-        out["sb3_identical"] = time_sb3_zoo(sb3_python, "dqn", "CartPole-v1", 1e9, identical_steps,
-                                            10 * identical_steps, 0, identical=True)
-    print("jaxrl dqn, identical hyperparameters ...", file=sys.stderr)
-    out["ours_identical"] = throughput_ours("dqn", "CartPole-v1", IDENTICAL_DQN, identical_steps)
+        for algo, env_id, threshold, cap, every in PEER_THRESHOLD_CASES:
+            for seed in seeds:
+                print(f"SB3 {algo} (zoo) {env_id} seed {seed} to {threshold} ...", file=sys.stderr)
+                out["sb3"].append({**time_sb3_zoo(sb3_python, algo, env_id, threshold, cap, every, seed),
+                                   "seed": seed})
+    for algo, (preset, overrides, ours_steps, sb3_steps) in IDENTICAL.items():
+        ours_steps, sb3_steps = (max(1_000, int(n * identical_scale)) for n in (ours_steps, sb3_steps))
+        print(f"jaxrl {algo}, identical hyperparameters ...", file=sys.stderr)
+        pair = {"ours": throughput_ours(algo, preset, overrides, ours_steps)}
+        if sb3_python is not None:
+            print(f"SB3 {algo}, identical hyperparameters ...", file=sys.stderr)
+            pair["sb3"] = time_sb3_zoo(sb3_python, algo, _preset_env(algo, preset), 1e9, sb3_steps,
+                                       10 * sb3_steps, 0, identical=True)
+        out["identical"][algo] = pair
     return out
 
 
-def _threshold_markdown(t: dict) -> list[str]:
+def _preset_env(algo_name: str, preset_name: str) -> str:
+    from jaxrl import presets
+
+    return presets.get(algo_name, preset_name).env
+
+
+def _median_reached(runs):
+    """(median seconds, median env steps, 'k/n') over the runs that reached the threshold."""
     import statistics
 
-    def cell(runs):
-        hit = [r["reached"] for r in runs if r["reached"]]
-        if not hit:
-            return "not reached", "-", "-"
-        secs = statistics.median(h["seconds"] for h in hit)
-        steps = statistics.median(h["env_steps"] for h in hit)
-        return f"{secs:.1f} s", f"{steps:,.0f}", f"{len(hit)}/{len(runs)}"
+    hit = [r["reached"] for r in runs if r["reached"]]
+    if not hit:
+        return None, None, f"0/{len(runs)}"
+    return (statistics.median(h["seconds"] for h in hit), statistics.median(h["env_steps"] for h in hit),
+            f"{len(hit)}/{len(runs)}")
 
+
+def _threshold_markdown(t: dict) -> list[str]:
     lines = [
-        "## Time to a return of 475 on CartPole-v1 (compile included)",
+        "## Time to a threshold return (compile included)",
         "",
-        "Wall time from process start until a deterministic evaluation (10 episodes every 5k",
-        "env steps, both sides) first reaches 475; one seed per process,",
-        f"seeds {t['seeds']}, medians over the seeds that reached it. Ours: the preset, with the",
-        "persistent compilation cache off (a true cold start). SB3: DQN with RL Zoo's",
-        "CartPole-v1 hyperparameters (256-256 network, 128 gradient steps per 256 env steps),",
-        "capped at 200k env steps.",
+        "Wall time from process start (before jax or torch is imported) until a deterministic",
+        "evaluation (10 episodes) first reaches the threshold, evaluating every 5k env steps on",
+        f"CartPole-v1 and every 1k on Pendulum-v1, both sides; one seed per process, seeds {t['seeds']},",
+        "medians over the seeds that reached it. Ours: the preset, with the persistent",
+        "compilation cache off (a true cold start). SB3: RL Zoo's hyperparameters (DQN",
+        "CartPole-v1: 256-256, 128 gradient steps per 256 env steps, capped at 200k env steps;",
+        "SAC Pendulum-v1: lr 1e-3 and SB3's defaults, one 256-256 gradient step per env step,",
+        "capped at 20k).",
         "",
-        "| | median seconds | median env steps | seeds reaching 475 |",
-        "|---|---|---|---|",
     ]
-    groups = {}
+    envs_ = {}
     for r in t["ours"]:
-        groups.setdefault(f"jaxrl {r['algo']} preset `{r['preset']}`", []).append(r)
-    if t.get("sb3"):
-        groups["Stable-Baselines3 DQN, RL Zoo hyperparameters"] = t["sb3"]
-    for name, runs in groups.items():
-        secs, steps, frac = cell(runs)
-        lines.append(f"| {name} | {secs} | {steps} | {frac} |")
-    ours_i = t.get("ours_identical")
-    sb3_i = t.get("sb3_identical")
-    if ours_i and sb3_i:
+        envs_.setdefault((r["env"], r["threshold"]), {}).setdefault(
+            f"jaxrl {r['algo'].upper()} preset `{r['preset']}`", (r["algo"], []))[1].append(r)
+    for r in t.get("sb3", []):
+        envs_.setdefault((r["env"], r["threshold"]), {}).setdefault(
+            f"Stable-Baselines3 {r['algo'].upper()}, RL Zoo hyperparameters", ("sb3-" + r["algo"], []))[1].append(r)
+    for (env_id, threshold), groups in envs_.items():
+        lines += [f"### {env_id} to {threshold:g}", "",
+                  "| | median seconds | median env steps | seeds reaching it |", "|---|---|---|---|"]
+        medians = {}
+        for name, (key, runs) in groups.items():
+            secs, steps, frac = _median_reached(runs)
+            medians[name] = (key, secs)
+            lines.append(f"| {name} | {f'{secs:.1f} s' if secs else 'not reached'} | "
+                         f"{f'{steps:,.0f}' if steps else '-'} | {frac} |")
+        peer = {key: secs for key, secs in medians.values() if key.startswith("sb3-")}
+        ratios = [f"{name.removeprefix('jaxrl ')} **{peer['sb3-' + key] / secs:.1f}x** sooner than SB3's"
+                  for name, (key, secs) in medians.items()
+                  if not key.startswith("sb3-") and secs and peer.get("sb3-" + key)]
+        lines += ["", "Median time ratio: " + "; ".join(ratios) + ".", ""] if ratios else [""]
+    identical = t.get("identical", {})
+    if identical:
         lines += [
+            "### Throughput with identical hyperparameters",
             "",
-            "### DQN throughput with identical hyperparameters",
+            "1 env, one gradient step per env step, the same network on both sides; warm",
+            "training time (ours: after compiling; SB3: `model.learn`). DQN CartPole-v1: 64-64 ReLU,",
+            "batch 128, 10k buffer, target copy every 50 steps. SAC Pendulum-v1: 256-256, batch 256,",
+            "lr 1e-3, buffer 1e6, 100 warm-up steps.",
             "",
-            f"1 env, one gradient step (batch 128) per env step, 64-64 ReLU, {ours_i['env_steps']:,} env steps,",
-            "10k buffer, target copy every 50 steps; warm training time (SB3: `model.learn`).",
-            "",
-            "| | seconds | env steps/s |",
-            "|---|---|---|",
-            f"| jaxrl (compiled once, {ours_i['compile_seconds']:.1f} s) | {ours_i['seconds']:.1f} | "
-            f"{ours_i['steps_per_second']:,.0f} |",
-            f"| Stable-Baselines3 {sb3_i['versions']['stable_baselines3']} | {sb3_i['learn_seconds']:.1f} | "
-            f"{sb3_i['steps_per_second']:,.0f} |",
-            "",
-            f"Ratio: **{ours_i['steps_per_second'] / sb3_i['steps_per_second']:.1f}x**.",
+            "| | env steps | seconds | env steps/s | ratio |",
+            "|---|---|---|---|---|",
         ]
+        for algo, pair in identical.items():
+            ours, sb3 = pair["ours"], pair.get("sb3")
+            ratio = f"**{ours['steps_per_second'] / sb3['steps_per_second']:.1f}x**" if sb3 else "-"
+            lines.append(f"| jaxrl {algo.upper()} (compiled once, {ours['compile_seconds']:.1f} s) | "
+                         f"{ours['env_steps']:,} | {ours['seconds']:.1f} | {ours['steps_per_second']:,.0f} | {ratio} |")
+            if sb3:
+                lines.append(f"| Stable-Baselines3 {sb3['versions']['stable_baselines3']} {algo.upper()} | "
+                             f"{sb3['env_steps']:,} | {sb3['learn_seconds']:.1f} | {sb3['steps_per_second']:,.0f} | 1.0x |")
+    return lines + [""]
+
+
+def measure_matmul(rows: int, width: int, repeats: int = 200) -> float:
+    """GFLOP/s of a float32 (rows, width) @ (width, width) matmul, `repeats` of them chained
+    in one compiled loop (so dispatch does not count, as inside a training program)."""
+    import jax
+    import jax.numpy as jnp
+
+    a = jnp.ones((rows, width), jnp.float32)
+    w = jnp.eye(width, dtype=jnp.float32)  # an argument, so XLA cannot fold it away
+    program = jax.jit(lambda a, w: jax.lax.scan(lambda c, _: (c @ w, None), a, None, length=repeats)[0])
+    jax.block_until_ready(program(a, w))
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        jax.block_until_ready(program(a, w))
+        best = min(best, time.perf_counter() - t)
+    return 2 * rows * width * width * repeats / best / 1e9
+
+
+def measure_bandwidth(num_floats: int = 1 << 26) -> float:
+    """GB/s of a streaming float32 `x + 1` over `num_floats` elements (read + write)."""
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.zeros(num_floats, jnp.float32)
+    program = jax.jit(lambda x: x + 1.0)
+    jax.block_until_ready(program(x))
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        jax.block_until_ready(program(x))
+        best = min(best, time.perf_counter() - t)
+    return 2 * 4 * num_floats / best / 1e9
+
+
+def mlp_macs(sizes) -> int:
+    """Multiply-accumulates of one forward pass of a dense MLP with layer widths `sizes`."""
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def update_flops() -> dict:
+    """FLOPs per env step of the benchmarked updates, counted from the networks (2 FLOPs
+    per multiply-accumulate; a forward+backward pass costs 3 forwards). Elementwise ops,
+    the env and the optimizer are left out: they are small next to the matmuls here."""
+    ppo_forward = mlp_macs((4, 64, 64, 2)) + mlp_macs((4, 64, 64, 1))  # actor + critic
+    # PPO: one forward per env step in the rollout, then 4 epochs of forward+backward.
+    ppo = 2 * ppo_forward * (1 + REFERENCE["update_epochs"] * 3)
+    # DQN preset: 16 envs, 2 gradient steps of batch 128 per 16 env steps (double DQN:
+    # online forward+backward on obs, online and target forwards on next obs), plus acting.
+    q_forward = mlp_macs((4, 64, 64, 2))
+    dqn_per_iteration = 2 * q_forward * (16 + 2 * 128 * (3 + 1 + 1))
+    return {"ppo_reference": ppo, "dqn_preset": dqn_per_iteration / 16}
+
+
+def run_limits(ppo_seeds: list[dict] | None) -> dict:
+    """The machine's matmul throughput and memory bandwidth, and the fraction of it the PPO
+    (from the vmapped-seed runs) and DQN (its preset, warm) updates reach."""
+    out = {"square_matmul_gflops": {n: measure_matmul(n, n, repeats=max(2, int(4e9 / (2 * n ** 3))))
+                                    for n in (128, 256, 512, 1024, 2048)}}
+    out["peak_gflops"] = max(out["square_matmul_gflops"].values())
+    # The updates' own matmul shapes (minibatch x 64 @ 64 x 64), alone and 16 at once.
+    out["update_shape_gflops"] = {"128x64x64": measure_matmul(128, 64, repeats=5000),
+                                  "2048x64x64": measure_matmul(2048, 64, repeats=500)}
+    out["bandwidth_gbs"] = measure_bandwidth()
+    flops = update_flops()
+    out["flops_per_env_step"] = flops
+    out["updates"] = []
+    for r in ppo_seeds or []:
+        gflops = flops["ppo_reference"] * r["steps_per_second"] / 1e9
+        out["updates"].append({"name": f"PPO reference, {r['num_seeds']} seed(s)", "gflops": gflops,
+                               "steps_per_second": r["steps_per_second"]})
+    dqn = throughput_ours("dqn", "CartPole-v1", {}, 50_000)
+    out["updates"].append({"name": "DQN preset (16 envs, 2 x 128 gradient steps)", "steps_per_second":
+                           dqn["steps_per_second"], "gflops": flops["dqn_preset"] * dqn["steps_per_second"] / 1e9})
+    return out
+
+
+def _limits_markdown(lim: dict) -> list[str]:
+    peak = lim["peak_gflops"]
+    small = lim["update_shape_gflops"]["128x64x64"]
+    lines = [
+        "## The limit: matmul throughput, bandwidth and the fraction the updates reach",
+        "",
+        "float32 matmul throughput measured in one compiled loop (dispatch excluded): square "
+        + ", ".join(f"{n}: {g:.0f}" for n, g in lim["square_matmul_gflops"].items())
+        + f" GFLOP/s, so a peak of **{peak:.0f} GFLOP/s**; the updates' own shape (minibatch 128 x 64 @ 64 x 64): "
+        f"{small:.0f} GFLOP/s, and with 2048 rows: {lim['update_shape_gflops']['2048x64x64']:.0f} GFLOP/s. "
+        f"Streaming memory bandwidth (`x + 1` over 256 MB): {lim['bandwidth_gbs']:.1f} GB/s.",
+        "",
+        "FLOPs per env step, counted from the networks (2 per multiply-accumulate, forward+backward",
+        f"= 3 forwards; env, optimizer and elementwise ops left out): PPO reference "
+        f"{lim['flops_per_env_step']['ppo_reference']:,.0f} (a rollout forward plus 4 epochs of "
+        f"forward+backward through 64-64 actor and critic), DQN preset {lim['flops_per_env_step']['dqn_preset']:,.0f}.",
+        "",
+        "| update | env steps/s (warm) | GFLOP/s | of square peak | of the 128x64x64 matmul rate |",
+        "|---|---|---|---|---|",
+    ]
+    for u in lim["updates"]:
+        lines.append(f"| {u['name']} | {u['steps_per_second']:,.0f} | {u['gflops']:.1f} | "
+                     f"{100 * u['gflops'] / peak:.0f}% | {100 * u['gflops'] / small:.0f}% |")
     return lines + [""]
 
 
@@ -393,6 +555,8 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
         lines += _ppo_markdown(results)
     if "thresholds" in results:
         lines += _threshold_markdown(results["thresholds"])
+    if "limits" in results:
+        lines += _limits_markdown(results["limits"])
     lines.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
@@ -402,16 +566,23 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="jaxrl benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--total-steps", type=int, default=500_000)
     parser.add_argument("--seeds", default="1,4,16", help="comma-separated vmapped seed counts")
-    parser.add_argument("--sb3", action="store_true", help="also time Stable-Baselines3")
+    parser.add_argument("--sb3", action="store_true", help="also time Stable-Baselines3 (same as --peers sb3)")
+    parser.add_argument("--peers", default="", help="comma-separated peer libraries to time beside ours: sb3")
     parser.add_argument("--sb3-venv", type=Path, default=SB3_VENV,
                         help=f"virtual environment for SB3 (created if missing; default {SB3_VENV})")
-    parser.add_argument("--only", choices=["ppo", "thresholds"], default=None,
+    parser.add_argument("--only", choices=["ppo", "thresholds", "limits"], default=None,
                         help="run one section and keep the other sections' figures from the JSON file")
     parser.add_argument("--quick", action="store_true", help="100k steps, seeds 1,4 (a smoke run)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     args = parser.parse_args(argv)
     if args.quick:
         args.total_steps, args.seeds = 100_000, "1,4"
+    peers = {p.strip() for p in args.peers.split(",") if p.strip()} | ({"sb3"} if args.sb3 else set())
+    unknown = peers - {"sb3"}
+    if unknown:
+        print(f"error: --peers {','.join(sorted(unknown))}: only sb3 is supported (e.g. --peers sb3)",
+              file=sys.stderr)
+        return 2
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.total_steps < 512 or any(s < 1 for s in seeds):
         print("error: --total-steps must be >= 512 and --seeds positive integers", file=sys.stderr)
@@ -421,11 +592,11 @@ def main(argv=None) -> int:
     results = {}
     if args.only and json_path.exists():
         results = json.loads(json_path.read_text())
-    sections = [args.only] if args.only else ["ppo", "thresholds"]
+    sections = [args.only] if args.only else ["ppo", "thresholds", "limits"]
     previous = [c for c in results.get("commands", [results.get("command")]) if c]
     results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
     results["date"] = time.strftime("%Y-%m-%d")
-    sb3_python = ensure_sb3_venv(args.sb3_venv) if args.sb3 else None
+    sb3_python = ensure_sb3_venv(args.sb3_venv) if "sb3" in peers else None
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
         print("jaxrl cold start ...", file=sys.stderr)
@@ -439,7 +610,11 @@ def main(argv=None) -> int:
             print("Stable-Baselines3 PPO ...", file=sys.stderr)
             results["sb3"] = time_sb3(sb3_python, args.total_steps)
     if "thresholds" in sections:
-        results["thresholds"] = run_thresholds(sb3_python, seeds=(0,) if args.quick else (0, 1, 2))
+        results["thresholds"] = run_thresholds(sb3_python, seeds=(0,) if args.quick else (0, 1, 2),
+                                               identical_scale=0.4 if args.quick else 1.0)
+    if "limits" in sections:
+        print("matmul peak, bandwidth and the updates' GFLOP/s ...", file=sys.stderr)
+        results["limits"] = run_limits(results.get("seeds"))
     results["machine"] = machine()
     write_markdown(args.out, results, command)
     json_path.write_text(json.dumps(results, indent=2) + "\n")

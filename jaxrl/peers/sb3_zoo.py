@@ -29,6 +29,10 @@ ZOO = {
         buffer_size=100_000, learning_starts=1000, gamma=0.99, target_update_interval=10,
         train_freq=256, gradient_steps=128, exploration_fraction=0.16,
         exploration_final_eps=0.04),
+    # hyperparams/sac.yml: learning_rate 1e-3, everything else SB3's SAC defaults (1 env,
+    # buffer 1e6, 100 warm-up steps, batch 256, tau 0.005, one gradient step per env step,
+    # automatic entropy, 256-256).
+    ("sac", "Pendulum-v1"): dict(learning_rate=1e-3),
 }
 ZOO_STEPS = {("dqn", "CartPole-v1"): 50_000}  # the zoo's n_timesteps (sets exploration_fraction's horizon)
 
@@ -40,6 +44,10 @@ IDENTICAL = {
         buffer_size=10_000, learning_starts=1000, gamma=0.99, target_update_interval=50,
         train_freq=1, gradient_steps=1, exploration_fraction=0.4, exploration_final_eps=0.05,
         max_grad_norm=10.0),
+    ("sac", "Pendulum-v1"): dict(
+        policy_kwargs=dict(net_arch=[256, 256]), learning_rate=1e-3, batch_size=256,
+        buffer_size=1_000_000, learning_starts=100, gamma=0.99, tau=0.005, train_freq=1,
+        gradient_steps=1),
 }
 
 

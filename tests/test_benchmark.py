@@ -1,0 +1,40 @@
+"""The benchmark script's input checks, FLOP counts and report formatting (no timing is
+asserted: speed lives in docs/benchmarks.md)."""
+
+from jaxrl import benchmark
+
+
+def test_unknown_peer_is_rejected_before_any_work(capsys):
+    assert benchmark.main(["--peers", "sbx", "--out", "/nonexistent/benchmarks.md"]) == 2
+    assert "--peers sbx" in capsys.readouterr().err
+
+
+def test_mlp_macs_and_update_flops():
+    assert benchmark.mlp_macs((4, 64, 64, 2)) == 4 * 64 + 64 * 64 + 64 * 2
+    flops = benchmark.update_flops()
+    forward = benchmark.mlp_macs((4, 64, 64, 2)) + benchmark.mlp_macs((4, 64, 64, 1))
+    assert flops["ppo_reference"] == 2 * forward * 13  # rollout forward + 4 epochs x 3 forwards
+    assert flops["dqn_preset"] > 0
+
+
+def _run(library, algo, env, threshold, seconds, steps):
+    reached = {"env_steps": steps, "seconds": seconds, "return": threshold} if seconds else None
+    return {"library": library, "algo": algo, "preset": env, "env": env, "threshold": threshold,
+            "reached": reached}
+
+
+def test_threshold_report_gives_medians_and_ratios_per_env():
+    thresholds = {
+        "seeds": [0, 1, 2],
+        "ours": [_run("jaxrl", "dqn", "CartPole-v1", 475.0, s, 50_000) for s in (2.0, 3.0, None)]
+        + [_run("jaxrl", "sac", "Pendulum-v1", -200.0, s, 8_000) for s in (6.0, 7.0, 8.0)]
+        + [{**_run("jaxrl", "dqn", "CartPole-v1", 475.0, 15.0, 90_000), "preset": "CartPole-v1-rainbow"}],
+        "sb3": [_run("sb3", "dqn", "CartPole-v1", 475.0, s, 40_000) for s in (30.0, 25.0, 40.0)]
+        + [_run("sb3", "sac", "Pendulum-v1", -200.0, s, 4_000) for s in (35.0, 70.0, 40.0)],
+    }
+    text = "\n".join(benchmark._threshold_markdown(thresholds))
+    assert "### CartPole-v1 to 475" in text and "### Pendulum-v1 to -200" in text
+    assert "| 2.5 s | 50,000 | 2/3 |" in text  # median over the seeds that reached it
+    assert "`CartPole-v1-rainbow` **2.0x** sooner" in text  # each preset gets its own ratio
+    assert "DQN preset `CartPole-v1` **12.0x** sooner" in text  # 30 / 2.5
+    assert "SAC preset `Pendulum-v1` **5.7x** sooner" in text  # 40 / 7
