@@ -70,8 +70,17 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
     def train_all(states):
         return jax.vmap(lambda s: jax.lax.scan(lambda c, _: agent.update(c), s, None, length=iterations))(states)
 
+    devices = jax.devices()
+    shard = len(devices) > 1 and num_seeds % len(devices) == 0
     t = time.perf_counter()
-    init = jit_light(jax.vmap(agent.init)).lower(keys).compile()
+    if shard:
+        # One seed slice per device (forced CPU devices: one per core), as `--shard seeds`.
+        from jaxrl.train import state_shardings
+
+        shardings = state_shardings(jax.eval_shape(jax.vmap(agent.init), keys), "seeds")
+        init = jit_light(jax.vmap(agent.init), out_shardings=shardings).lower(keys).compile()
+    else:
+        init = jit_light(jax.vmap(agent.init)).lower(keys).compile()
     states = init(keys)
     program = jax.jit(train_all, donate_argnums=0).lower(states).compile()
     compile_seconds = time.perf_counter() - t
@@ -87,6 +96,7 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
     steps = iterations * agent.steps_per_iteration
     return {
         "num_seeds": num_seeds,
+        "devices": len(devices) if shard else 1,
         "env_steps_per_seed": steps,
         "compile_seconds": compile_seconds,
         "warm_seconds": min(warm),
@@ -94,6 +104,26 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
         "mean_return": float(np.mean(returns)),
         "min_seed_return": float(np.min(np.mean(returns, axis=1))),
     }
+
+
+def _devices_worker(total_steps: int, seeds: list[int]) -> None:
+    """Entry point of the forced-CPU-devices subprocess: warm times of each seed count."""
+    print(json.dumps([time_ours(total_steps, n, repeats=1 if n >= 16 else 2) for n in seeds]))
+
+
+def time_ours_devices(total_steps: int, seeds: list[int], devices: int) -> list[dict]:
+    """`time_ours` for each seed count in a process with `devices` forced CPU devices, each
+    executing its own slice of the seeds single-threaded (XLA's intra-op thread pool costs
+    more than it gains on these small kernels)."""
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={devices}"
+                        " --xla_cpu_multi_thread_eigen=false").strip()
+    out = subprocess.run([sys.executable, "-c", "from jaxrl.benchmark import _devices_worker; "
+                          f"_devices_worker({total_steps}, {list(seeds)})"],
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"forced-devices worker failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _cold_worker(total_steps: int) -> None:
@@ -534,6 +564,26 @@ def _ppo_markdown(results: dict) -> list[str]:
             f"| {r['num_seeds']} | {r['warm_seconds']:.2f} | {r['warm_seconds'] / base:.2f}x | "
             f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} | {r['min_seed_return']:.1f} |"
         )
+    spread = results.get("seeds_devices")
+    if spread:
+        devices = max(r["devices"] for r in spread)
+        lines += [
+            "",
+            f"The same program with the seeds split over {devices} forced CPU devices (one per core,",
+            f"`XLA_FLAGS='--xla_force_host_platform_device_count={devices} --xla_cpu_multi_thread_eigen=false'`,",
+            "seeds sharded as `jaxrl train --shard seeds` does; a seed count the devices do not divide",
+            "runs on one device). Ratios: to one seed on one device (the table above) and to one",
+            "seed in this layout.",
+            "",
+            "| seeds | devices | warm seconds | relative to 1 seed (1 device) | relative to 1 seed (this layout) | env steps/s | mean return |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        own = spread[0]["warm_seconds"]
+        for r in spread:
+            lines.append(
+                f"| {r['num_seeds']} | {r['devices']} | {r['warm_seconds']:.2f} | {r['warm_seconds'] / base:.2f}x | "
+                f"{r['warm_seconds'] / own:.2f}x | {r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |"
+            )
     return lines
 
 
@@ -565,7 +615,7 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="jaxrl benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--total-steps", type=int, default=500_000)
-    parser.add_argument("--seeds", default="1,4,16", help="comma-separated vmapped seed counts")
+    parser.add_argument("--seeds", default="1,4,16,64", help="comma-separated vmapped seed counts")
     parser.add_argument("--sb3", action="store_true", help="also time Stable-Baselines3 (same as --peers sb3)")
     parser.add_argument("--peers", default="", help="comma-separated peer libraries to time beside ours: sb3")
     parser.add_argument("--sb3-venv", type=Path, default=SB3_VENV,
@@ -604,7 +654,10 @@ def main(argv=None) -> int:
         results["seeds"] = []
         for n in seeds:
             print(f"jaxrl warm, {n} seed(s) ...", file=sys.stderr)
-            results["seeds"].append(time_ours(args.total_steps, n))
+            results["seeds"].append(time_ours(args.total_steps, n, repeats=1 if n >= 16 else 2))
+        if os.cpu_count() and os.cpu_count() > 1:
+            print(f"jaxrl warm, seeds {seeds} over {os.cpu_count()} forced CPU devices ...", file=sys.stderr)
+            results["seeds_devices"] = time_ours_devices(args.total_steps, seeds, os.cpu_count())
         results.pop("sb3", None)
         if sb3_python is not None:
             print("Stable-Baselines3 PPO ...", file=sys.stderr)

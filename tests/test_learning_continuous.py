@@ -31,5 +31,11 @@ def test_off_policy_pendulum_presets(algo_name, budget, threshold, tmp_path):
     assert summary["mean_return"] >= threshold, summary
 
 
-# SAC on brax/inverted_pendulum (issue: >= 900) is not asserted: the preset reaches only
-# ~70 (spring, 20k steps) to ~150 (positional, 32k steps) here; see docs/continuous.md.
+@pytest.mark.slow
+def test_sac_brax_inverted_pendulum_preset(tmp_path):
+    # The issue's acceptance: >= 900 (1000 = the pole stays up for the whole episode). The
+    # preset (positional backend, 2 seeds x 32k env steps) reaches 1000 on both seeds here
+    # (already at 20k for these seeds; 32k leaves margin for slower seeds).
+    summary = _run_preset("sac", "brax/inverted_pendulum", tmp_path)
+    assert summary["num_seeds"] >= 2 and summary["env_steps"] <= 32_000
+    assert summary["mean_return"] >= 900, summary
