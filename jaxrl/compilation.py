@@ -12,6 +12,8 @@ a run's wall time, keep XLA's defaults (the same options make a PPO chunk ~4x sl
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any, Callable
 
 import jax
@@ -28,3 +30,30 @@ def jit_light(fn: Callable, **jit_kwargs) -> Callable:
     """`jax.jit(fn, **jit_kwargs)` compiled for a program that runs once or rarely (an init,
     an evaluation): a fraction of the compile time, at some cost in run time on CPU."""
     return jax.jit(fn, compiler_options=light_compiler_options(), **jit_kwargs)
+
+
+def use_cpu_devices(count: int) -> None:
+    """Split the host CPU into `count` XLA devices, each running its programs on one thread.
+
+    On a multi-core CPU this is the fast layout for many seeds: with the seeds sharded one
+    slice per device (`run(..., shard="seeds")`, `jaxrl train --cpu-devices N`), each core
+    trains its own seeds, where one device's intra-op thread pool spends more on hand-offs
+    than it gains on the small kernels of an RL update (docs/benchmarks.md: 16 PPO seeds on
+    2 cores, 2 devices against 1). Must run before JAX starts its backends (before the first
+    computation); raises otherwise, naming the environment variable that does the same.
+    """
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"cpu devices={count!r}: must be a positive integer, e.g. os.cpu_count().")
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized():
+        if jax.default_backend() == "cpu" and jax.device_count() == count:
+            return
+        raise RuntimeError(
+            f"cpu devices={count}: JAX has already started with {jax.device_count()} "
+            f"{jax.default_backend()} device(s). Call use_cpu_devices({count}) (or pass "
+            f"--cpu-devices {count}) before any JAX computation, or start Python with "
+            f"XLA_FLAGS='--xla_force_host_platform_device_count={count} --xla_cpu_multi_thread_eigen=false'.")
+    jax.config.update("jax_num_cpu_devices", count)
+    flags = re.sub(r"--xla_cpu_multi_thread_eigen=\S+", "", os.environ.get("XLA_FLAGS", ""))
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()

@@ -38,3 +38,27 @@ def test_threshold_report_gives_medians_and_ratios_per_env():
     assert "`CartPole-v1-rainbow` **2.0x** sooner" in text  # each preset gets its own ratio
     assert "DQN preset `CartPole-v1` **12.0x** sooner" in text  # 30 / 2.5
     assert "SAC preset `Pendulum-v1` **5.7x** sooner" in text  # 40 / 7
+
+
+def test_use_cpu_devices_before_jax_starts_splits_the_cpu():
+    import subprocess
+    import sys
+
+    code = ("from jaxrl.compilation import use_cpu_devices; use_cpu_devices(2); import jax, os; "
+            "print(jax.device_count(), jax.default_backend(), '--xla_cpu_multi_thread_eigen=false' in os.environ['XLA_FLAGS'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "JAX_PLATFORMS": "cpu"})
+    assert out.stdout.split() == ["2", "cpu", "True"]
+
+
+def test_use_cpu_devices_after_jax_started_names_the_fix():
+    import jax
+    import pytest
+
+    from jaxrl.compilation import use_cpu_devices
+
+    jax.numpy.zeros(1).block_until_ready()  # JAX has started
+    with pytest.raises(RuntimeError, match="XLA_FLAGS='--xla_force_host_platform_device_count=7"):
+        use_cpu_devices(7)
+    with pytest.raises(ValueError, match="positive integer"):
+        use_cpu_devices(0)

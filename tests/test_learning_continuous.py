@@ -34,8 +34,8 @@ def test_off_policy_pendulum_presets(algo_name, budget, threshold, tmp_path):
 @pytest.mark.slow
 def test_sac_brax_inverted_pendulum_preset(tmp_path):
     # The acceptance: >= 900 (1000 = the pole stays up for the whole episode). The
-    # preset (positional backend, 2 seeds x 32k env steps) reaches 1000 on both seeds here
-    # (already at 20k for these seeds; 32k leaves margin for slower seeds).
+    # preset (positional backend, 2 seeds x 20k env steps) reaches 1000 on both seeds here;
+    # other seeds are less reliable (see the preset's comment in jaxrl/presets.py).
     summary = _run_preset("sac", "brax/inverted_pendulum", tmp_path)
-    assert summary["num_seeds"] >= 2 and summary["env_steps"] <= 32_000
+    assert summary["num_seeds"] >= 2 and summary["env_steps"] <= 20_000
     assert summary["mean_return"] >= 900, summary
