@@ -456,7 +456,7 @@ def update_flops() -> dict:
     return {"ppo_reference": ppo, "dqn_preset": dqn_per_iteration / 16}
 
 
-def run_limits(ppo_seeds: list[dict] | None) -> dict:
+def run_limits(ppo_seeds: list[dict] | None, ppo_seeds_devices: list[dict] | None = None) -> dict:
     """The machine's matmul throughput and memory bandwidth, and the fraction of it the PPO
     (from the vmapped-seed runs) and DQN (its preset, warm) updates reach."""
     out = {"square_matmul_gflops": {n: measure_matmul(n, n, repeats=max(2, int(4e9 / (2 * n ** 3))))
@@ -469,9 +469,10 @@ def run_limits(ppo_seeds: list[dict] | None) -> dict:
     flops = update_flops()
     out["flops_per_env_step"] = flops
     out["updates"] = []
-    for r in ppo_seeds or []:
+    for r in (ppo_seeds or []) + [r for r in ppo_seeds_devices or [] if r["devices"] > 1]:
         gflops = flops["ppo_reference"] * r["steps_per_second"] / 1e9
-        out["updates"].append({"name": f"PPO reference, {r['num_seeds']} seed(s)", "gflops": gflops,
+        where = f", {r['devices']} CPU devices" if r.get("devices", 1) > 1 else ""
+        out["updates"].append({"name": f"PPO reference, {r['num_seeds']} seed(s){where}", "gflops": gflops,
                                "steps_per_second": r["steps_per_second"]})
     dqn = throughput_ours("dqn", "CartPole-v1", {}, 50_000)
     out["updates"].append({"name": "DQN preset (16 envs, 2 x 128 gradient steps)", "steps_per_second":
@@ -667,7 +668,7 @@ def main(argv=None) -> int:
                                                identical_scale=0.4 if args.quick else 1.0)
     if "limits" in sections:
         print("matmul peak, bandwidth and the updates' GFLOP/s ...", file=sys.stderr)
-        results["limits"] = run_limits(results.get("seeds"))
+        results["limits"] = run_limits(results.get("seeds"), results.get("seeds_devices"))
     results["machine"] = machine()
     write_markdown(args.out, results, command)
     json_path.write_text(json.dumps(results, indent=2) + "\n")
