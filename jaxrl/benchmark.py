@@ -78,9 +78,9 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
         from jaxrl.train import state_shardings
 
         shardings = state_shardings(jax.eval_shape(jax.vmap(agent.init), keys), "seeds")
-        init = jit_light(jax.vmap(agent.init), out_shardings=shardings).lower(keys).compile()
+        init = jit_light(jax.vmap(agent.init), same_numerics=True, out_shardings=shardings).lower(keys).compile()
     else:
-        init = jit_light(jax.vmap(agent.init)).lower(keys).compile()
+        init = jit_light(jax.vmap(agent.init), same_numerics=True).lower(keys).compile()
     states = init(keys)
     program = jax.jit(train_all, donate_argnums=0).lower(states).compile()
     compile_seconds = time.perf_counter() - t
@@ -180,7 +180,7 @@ def time_to_threshold(algo_name: str, preset_name: str, threshold: float, eval_e
 
     advance = jax.jit(advance, donate_argnums=0)
     score = jit_light(lambda params, key: evaluate(agent, params, key, eval_episodes)[0].mean())
-    state = jit_light(agent.init)(jax.random.PRNGKey(seed))
+    state = jit_light(agent.init, same_numerics=True)(jax.random.PRNGKey(seed))
     evaluations, reached = [], None
     for i in range(num_chunks):
         state = advance(state)
@@ -600,6 +600,8 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, "
         f"jax {m['jax']} on `{m['device']}`. Date: {results['date']}.",
+        "",
+        "What the optimisation pass changed, with before/after figures: [optimisation.md](optimisation.md).",
         "",
     ]
     if "ours_cold" in results:

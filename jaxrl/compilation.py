@@ -3,11 +3,21 @@
 XLA's CPU backend spends most of the compile time of a small program in LLVM code
 generation and in its fusion emitters. Programs that run once (`agent.init`) or briefly and
 rarely (an evaluation) pay that cost without earning it back, so `jit_light` compiles them
-with LLVM optimisation off and the classic fused-loop emitters instead. Measured on the
-2-core CPU (docs/benchmarks.md, "Compile options"): DQN CartPole init 1.1 s -> 0.3 s and
-evaluation 0.97 s -> 0.35 s of compile; SAC brax/inverted_pendulum evaluation 6.0 s -> 3.1 s
-of compile while one evaluation runs 15 ms -> 31 ms. Training chunks, which run for most of
-a run's wall time, keep XLA's defaults (the same options make a PPO chunk ~4x slower).
+with less of it (docs/optimisation.md has the measurements):
+
+- `same_numerics=True` (for programs whose outputs are trained on, like `agent.init`):
+  only the classic fused-loop emitters instead of the fusion emitters. The LLVM
+  optimisation level stays, so every float comes out bit for bit as with XLA's defaults
+  (tests/test_benchmark.py checks the inits) and `jaxrl train` trains exactly what
+  `jax.jit(train(agent, n))` trains.
+- otherwise (evaluations, whose outputs are only reported): also LLVM -O0. Floats may
+  differ in the last bits (no FMA contraction, other vectorised math), which greedy
+  evaluation returns do not notice; DQN CartPole evaluation compiles in 0.35 s instead of
+  0.97 s, SAC brax/inverted_pendulum's in 3.1 s instead of 6.0 s (one evaluation runs
+  15 ms -> 31 ms).
+
+Training chunks, which run for most of a run's wall time, keep XLA's defaults (the -O0 set
+makes a PPO chunk ~4x slower).
 """
 
 from __future__ import annotations
@@ -18,18 +28,22 @@ from typing import Any, Callable
 
 import jax
 
-LIGHT_CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
+SAME_NUMERICS_CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+LIGHT_CPU_COMPILER_OPTIONS = {**SAME_NUMERICS_CPU_COMPILER_OPTIONS, "xla_backend_optimization_level": 0}
 
 
-def light_compiler_options() -> dict[str, Any] | None:
+def light_compiler_options(same_numerics: bool = False) -> dict[str, Any] | None:
     """Compiler options for programs that run once or rarely; None (XLA's defaults) off CPU."""
-    return dict(LIGHT_CPU_COMPILER_OPTIONS) if jax.default_backend() == "cpu" else None
+    if jax.default_backend() != "cpu":
+        return None
+    return dict(SAME_NUMERICS_CPU_COMPILER_OPTIONS if same_numerics else LIGHT_CPU_COMPILER_OPTIONS)
 
 
-def jit_light(fn: Callable, **jit_kwargs) -> Callable:
-    """`jax.jit(fn, **jit_kwargs)` compiled for a program that runs once or rarely (an init,
-    an evaluation): a fraction of the compile time, at some cost in run time on CPU."""
-    return jax.jit(fn, compiler_options=light_compiler_options(), **jit_kwargs)
+def jit_light(fn: Callable, *, same_numerics: bool = False, **jit_kwargs) -> Callable:
+    """`jax.jit(fn, **jit_kwargs)` compiled for a program that runs once or rarely: a
+    fraction of the compile time, at some cost in run time on CPU. `same_numerics=True`
+    keeps results bit-identical to `jax.jit` (use it for anything trained on)."""
+    return jax.jit(fn, compiler_options=light_compiler_options(same_numerics), **jit_kwargs)
 
 
 def use_cpu_devices(count: int) -> None:

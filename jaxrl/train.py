@@ -356,14 +356,18 @@ def run(
 
     compile_seconds = 0.0
 
-    def compile_fn(fn, *args, donate=(), in_shardings=None, out_shardings=None, light=False):
+    def compile_fn(fn, *args, donate=(), in_shardings=None, out_shardings=None, light=None):
+        """`light`: None (XLA defaults), "same-numerics" (init) or "light" (evaluation)."""
         nonlocal compile_seconds
         t = time.perf_counter()
         kwargs = {}
         if in_shardings is not None:
             kwargs.update(in_shardings=in_shardings, out_shardings=out_shardings)
-        jit = jit_light if light else jax.jit
-        compiled = jit(fn, donate_argnums=donate, **kwargs).lower(*args).compile()
+        if light is None:
+            program = jax.jit(fn, donate_argnums=donate, **kwargs)
+        else:
+            program = jit_light(fn, same_numerics=light == "same-numerics", donate_argnums=donate, **kwargs)
+        compiled = program.lower(*args).compile()
         compile_seconds += time.perf_counter() - t
         return compiled
 
@@ -373,9 +377,9 @@ def run(
         del restored
     elif shardings is not None:
         state = compile_fn(init_all, seed_keys, in_shardings=(None,), out_shardings=shardings,
-                           light=True)(seed_keys)
+                           light="same-numerics")(seed_keys)
     else:
-        state = compile_fn(init_all, seed_keys, light=True)(seed_keys)
+        state = compile_fn(init_all, seed_keys, light="same-numerics")(seed_keys)
 
     def chunk_fn(length):
         def fn(state):
@@ -411,7 +415,7 @@ def run(
         params = policy_params(state)
         keys = jax.random.split(jax.random.fold_in(eval_root, index), num_seeds)
         if eval_program is None:
-            eval_program = compile_fn(eval_all, params, keys, light=True)
+            eval_program = compile_fn(eval_all, params, keys, light="light")
         returns, lengths = eval_program(params, keys)
         return np.asarray(returns), np.asarray(lengths)
 

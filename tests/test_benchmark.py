@@ -1,6 +1,8 @@
 """The benchmark script's input checks, FLOP counts and report formatting (no timing is
 asserted: speed lives in docs/benchmarks.md)."""
 
+import pytest
+
 from jaxrl import benchmark
 
 
@@ -62,3 +64,20 @@ def test_use_cpu_devices_after_jax_started_names_the_fix():
         use_cpu_devices(7)
     with pytest.raises(ValueError, match="positive integer"):
         use_cpu_devices(0)
+
+
+@pytest.mark.parametrize("algo,preset", [("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("sac", "Pendulum-v1")])
+def test_init_compiled_with_same_numerics_is_bit_identical(algo, preset):
+    """`jaxrl train` compiles `agent.init` with `jit_light(same_numerics=True)`: what it
+    trains must not depend on that (the -O0 set changes init floats by ~1e-6)."""
+    import jax
+    import numpy as np
+
+    from jaxrl.compilation import jit_light
+
+    agent, _ = benchmark._preset_agent(algo, preset)
+    key = jax.random.PRNGKey(3)
+    default = jax.jit(agent.init)(key)
+    light = jit_light(agent.init, same_numerics=True)(key)
+    for a, b in zip(jax.tree.leaves(default), jax.tree.leaves(light)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
