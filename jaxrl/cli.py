@@ -265,7 +265,8 @@ def train_command(argv: Sequence[str] | None = None, prog="jaxrl train") -> int:
         f"± {s['std_return']:.1f} (min {s['min_return']:.1f}, max {s['max_return']:.1f}) over "
         f"{s['num_seeds']} seeds x {s['eval_episodes']} episodes after {s['env_steps']:,} env steps per seed\n"
         f"wall {s['wall_seconds']:.1f}s (compile {s['compile_seconds']:.1f}s), "
-        f"{s['steps_per_second']:,.0f} env steps/s\n"
+        f"{s['steps_per_second']:,.0f} env steps/s"
+        + (f" on {s['devices']} devices ({args.shard} sharded)" if s.get("devices", 1) > 1 else "") + "\n"
         f"run directory: {logdir}"
     )
     return 0

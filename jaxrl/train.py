@@ -536,6 +536,7 @@ def run(
         "final_train_return": recent_return,
         "wall_seconds": wall_seconds,
         "compile_seconds": compile_seconds,
+        "devices": len(devices) if shardings is not None else 1,
         "train_seconds": train_seconds,
         "steps_per_second": env_steps * num_seeds / max(train_seconds, 1e-9),
         "completed": True,

@@ -6,7 +6,9 @@
 For each option set (XLA defaults; no fusion emitters; + LLVM -O1; + LLVM -O0, the
 `jaxrl.compilation.jit_light` set) compiles the preset's `init`, a training chunk of
 `--chunk` env steps and a 10-episode deterministic evaluation, each from scratch, and times
-one run of each after a warm-up. The numbers behind docs/optimisation.md.
+one run of each after a warm-up. The chunk runs from the initial state, so for off-policy
+presets it times the warm-up before `learning_starts`, not a learning chunk. The numbers
+behind docs/optimisation.md.
 """
 
 from __future__ import annotations

@@ -111,3 +111,21 @@ def test_overrides_parse_types():
                                                    "num_envs": "8", "gamma": "0.9"})
     assert config.hidden_sizes == (32, 16) and config.anneal_lr is False
     assert config.num_envs == 8 and config.gamma == 0.9
+
+
+def test_cpu_devices_shards_the_seeds(tmp_path):
+    """`--cpu-devices 2` splits the CPU into two devices (in a fresh process, before JAX
+    starts) and lays the seeds over them."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run(
+        [sys.executable, "-m", "jaxrl.cli", "train", "ppo", "--preset", "none", "--num-seeds", "2",
+         "--cpu-devices", "2", "--total-steps", "1024", "--set", "num_envs=4", "--set", "num_steps=8",
+         "--set", "num_minibatches=2", "--set", "update_epochs=1", "--set", "hidden_sizes=16",
+         "--logdir", str(tmp_path / "run"), "--no-progress"],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "on 2 devices (seeds sharded)" in out.stdout
