@@ -9,7 +9,12 @@ Sections (`--only NAME` runs one and keeps the others' figures from the JSON fil
   SB3 DQN/SAC with RL Zoo's hyperparameters; DQN and SAC throughput with identical
   hyperparameters;
 - `limits`: the machine's matmul throughput and memory bandwidth, and the fraction of them
-  the PPO and DQN updates reach.
+  the PPO and DQN updates reach;
+- `scaling`: env steps per second against the number of vectorised envs (1 to 4096) for
+  CartPole-v1, Breakout-MinAtar and brax/halfcheetah.
+
+`--quick` shrinks every section (100k PPO steps, seeds 1 and 4, one seed per threshold case,
+shorter identical-hyperparameter runs, up to 256 envs) for a smoke run.
 
 Reference config: 4 envs x 128 steps, 500k env steps, 4 epochs x 4 minibatches, 64-64 tanh,
 lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), entropy 0.01.
@@ -403,6 +408,74 @@ def _threshold_markdown(t: dict) -> list[str]:
     return lines + [""]
 
 
+SCALING_ENVS = [("CartPole-v1", {}), ("Breakout-MinAtar", {}), ("brax/halfcheetah", {"backend": "positional"})]
+SCALING_NUM_ENVS = (1, 4, 16, 64, 256, 1024, 4096)
+
+
+def env_steps_per_second(env_id: str, env_kwargs: dict, num_envs: int, min_seconds: float = 0.5) -> dict:
+    """Env steps per second of `num_envs` vectorised envs under uniformly random actions,
+    stepped (with auto-reset) inside one compiled `lax.scan`, as our rollouts step them."""
+    import jax
+
+    import envs
+    from jaxrl.compilation import jit_light
+    from jaxrl.rollout import collect, reset_envs
+
+    env, env_params = envs.make(env_id, **env_kwargs)
+    space = env.action_space(env_params)
+
+    def policy(carry, obs, first, key):
+        actions = jax.vmap(space.sample)(jax.random.split(key, obs.shape[0]))
+        return carry, actions, jax.numpy.zeros(obs.shape[0])
+
+    batch = jit_light(lambda key: reset_envs(env, env_params, key, num_envs))(jax.random.PRNGKey(0))
+    steps = 16
+    while True:
+        program = jax.jit(lambda b, k, n=steps: collect(env, env_params, policy, None, b, k, n)[0])
+        t = time.perf_counter()
+        compiled = program.lower(batch, jax.random.PRNGKey(1)).compile()
+        compile_seconds = time.perf_counter() - t
+        jax.block_until_ready(compiled(batch, jax.random.PRNGKey(1)))
+        t = time.perf_counter()
+        jax.block_until_ready(compiled(batch, jax.random.PRNGKey(2)))
+        seconds = time.perf_counter() - t
+        if seconds >= min_seconds or steps >= 4096:
+            break
+        steps = min(4096, steps * max(2, int(min_seconds / max(seconds, 1e-4))))
+    return {"env": env_id, "num_envs": num_envs, "steps_per_env": steps, "seconds": seconds,
+            "compile_seconds": compile_seconds, "steps_per_second": num_envs * steps / seconds}
+
+
+def run_scaling(num_envs=SCALING_NUM_ENVS, quick: bool = False) -> list[dict]:
+    """Env steps/s against the number of vectorised envs for each of SCALING_ENVS."""
+    out = []
+    for env_id, kwargs in SCALING_ENVS:
+        for n in num_envs:
+            if quick and n > 256:
+                continue
+            print(f"scaling: {env_id} x {n} envs ...", file=sys.stderr)
+            out.append(env_steps_per_second(env_id, kwargs, n, min_seconds=0.2 if quick else 0.5))
+    return out
+
+
+def _scaling_markdown(rows: list[dict]) -> list[str]:
+    counts = sorted({r["num_envs"] for r in rows})
+    lines = [
+        "## Env steps per second against the number of envs",
+        "",
+        "Uniformly random actions, the envs stepped (with auto-reset) by our rollout code inside one",
+        "compiled `lax.scan`, one XLA device; steps per second over all envs (brax/halfcheetah on",
+        "the `positional` backend).",
+        "",
+        "| env | " + " | ".join(str(n) for n in counts) + " |",
+        "|---|" + "---|" * len(counts),
+    ]
+    for env_id in dict.fromkeys(r["env"] for r in rows):
+        by_n = {r["num_envs"]: r["steps_per_second"] for r in rows if r["env"] == env_id}
+        lines.append(f"| {env_id} | " + " | ".join(f"{by_n[n]:,.0f}" if n in by_n else "-" for n in counts) + " |")
+    return lines + [""]
+
+
 def measure_matmul(rows: int, width: int, repeats: int = 200) -> float:
     """GFLOP/s of a float32 (rows, width) @ (width, width) matmul, `repeats` of them chained
     in one compiled loop (so dispatch does not count, as inside a training program)."""
@@ -610,6 +683,8 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
         lines += _threshold_markdown(results["thresholds"])
     if "limits" in results:
         lines += _limits_markdown(results["limits"])
+    if "scaling" in results:
+        lines += _scaling_markdown(results["scaling"])
     lines.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
@@ -623,9 +698,10 @@ def main(argv=None) -> int:
     parser.add_argument("--peers", default="", help="comma-separated peer libraries to time beside ours: sb3")
     parser.add_argument("--sb3-venv", type=Path, default=SB3_VENV,
                         help=f"virtual environment for SB3 (created if missing; default {SB3_VENV})")
-    parser.add_argument("--only", choices=["ppo", "thresholds", "limits"], default=None,
+    parser.add_argument("--only", choices=["ppo", "thresholds", "limits", "scaling"], default=None,
                         help="run one section and keep the other sections' figures from the JSON file")
-    parser.add_argument("--quick", action="store_true", help="100k steps, seeds 1,4 (a smoke run)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run of every section: 100k PPO steps, seeds 1,4, one seed per threshold case")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     args = parser.parse_args(argv)
     if args.quick:
@@ -645,7 +721,7 @@ def main(argv=None) -> int:
     results = {}
     if args.only and json_path.exists():
         results = json.loads(json_path.read_text())
-    sections = [args.only] if args.only else ["ppo", "thresholds", "limits"]
+    sections = [args.only] if args.only else ["ppo", "thresholds", "limits", "scaling"]
     previous = [c for c in results.get("commands", [results.get("command")]) if c]
     results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
     results["date"] = time.strftime("%Y-%m-%d")
@@ -671,6 +747,8 @@ def main(argv=None) -> int:
     if "limits" in sections:
         print("matmul peak, bandwidth and the updates' GFLOP/s ...", file=sys.stderr)
         results["limits"] = run_limits(results.get("seeds"), results.get("seeds_devices"))
+    if "scaling" in sections:
+        results["scaling"] = run_scaling(quick=args.quick)
     results["machine"] = machine()
     write_markdown(args.out, results, command)
     json_path.write_text(json.dumps(results, indent=2) + "\n")

@@ -81,3 +81,11 @@ def test_init_compiled_with_same_numerics_is_bit_identical(algo, preset):
     light = jit_light(agent.init, same_numerics=True)(key)
     for a, b in zip(jax.tree.leaves(default), jax.tree.leaves(light)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_scaling_report_has_one_row_per_env():
+    rows = [{"env": e, "num_envs": n, "steps_per_second": 1000.0 * n} for e in ("A", "B") for n in (1, 4)]
+    rows.append({"env": "C", "num_envs": 1, "steps_per_second": 5.0})
+    text = "\n".join(benchmark._scaling_markdown(rows))
+    assert "| env | 1 | 4 |" in text
+    assert "| A | 1,000 | 4,000 |" in text and "| C | 5 | - |" in text
