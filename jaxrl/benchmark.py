@@ -569,6 +569,8 @@ def _limits_markdown(lim: dict) -> list[str]:
         f"= 3 forwards; env, optimizer and elementwise ops left out): PPO reference "
         f"{lim['flops_per_env_step']['ppo_reference']:,.0f} (a rollout forward plus 4 epochs of "
         f"forward+backward through 64-64 actor and critic), DQN preset {lim['flops_per_env_step']['dqn_preset']:,.0f}.",
+        "The PPO rows take their env steps/s from the PPO section's warm runs above; the DQN row is",
+        "timed here (the preset, 50k env steps, warm). Why the rest is out of reach: optimisation.md.",
         "",
         "| update | env steps/s (warm) | GFLOP/s | of square peak | of the 128x64x64 matmul rate |",
         "|---|---|---|---|---|",
@@ -666,8 +668,8 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Measured by `scripts/benchmark.py` (same as `jaxrl benchmark`); every figure below comes",
-        "from one run of the command on the machine described, nothing from elsewhere.",
+        "Measured by `scripts/benchmark.py` (same as `jaxrl benchmark`); each section's figures come",
+        "from one run of one of these commands on the machine described, nothing from elsewhere.",
         "",
         f"Commands: {', '.join(f'`{c}`' for c in results.get('commands', [command]))}",
         "",
