@@ -224,8 +224,6 @@ def train_command(argv: Sequence[str] | None = None, prog="jaxrl train") -> int:
             print(f"resuming {agent.algo} on {agent.env.name} from iteration {step} in {logdir}")
         else:
             agent, total_steps, num_seeds, metadata = prepare_training(args)
-            if args.cpu_devices and args.shard is None and num_seeds % args.cpu_devices == 0:
-                args.shard = "seeds"
             metadata["command"] = " ".join([prog, *argv])
             kwargs = dict(total_steps=total_steps, num_seeds=num_seeds, seed=args.seed,
                           eval_every=args.eval_every, eval_episodes=args.eval_episodes,
@@ -236,6 +234,13 @@ def train_command(argv: Sequence[str] | None = None, prog="jaxrl train") -> int:
                 "runs",
                 f"{agent.algo}-{agent.env.name.replace('/', '_')}-{datetime.datetime.now():%Y%m%d-%H%M%S}",
             )
+        if args.cpu_devices and args.shard is None:
+            seeds = kwargs["num_seeds"]
+            if seeds % args.cpu_devices:
+                raise CLIError(f"--cpu-devices {args.cpu_devices} lays the seeds over {args.cpu_devices} "
+                               f"devices, but {seeds} seed(s) do not divide evenly; use a multiple of "
+                               f"{args.cpu_devices} seeds (--num-seeds) or --shard envs.")
+            args.shard = "seeds"
     except CLIError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -369,9 +374,6 @@ def _evaluate_parser(prog="jaxrl evaluate") -> argparse.ArgumentParser:
                         help="write one episode of the first seed: a .gif (gymnax envs) or .html (brax)")
     parser.add_argument("--fps", type=int, default=30, help="GIF frames per second")
     parser.add_argument("--no-cache", action="store_true", help="disable the persistent compilation cache")
-    parser.add_argument("--cpu-devices", type=int, default=None, metavar="N",
-                        help="split the CPU into N single-threaded devices (e.g. one per core) and "
-                        "lay the seeds over them: faster for many seeds on a multi-core CPU")
     return parser
 
 

@@ -129,3 +129,16 @@ def test_cpu_devices_shards_the_seeds(tmp_path):
         capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "on 2 devices (seeds sharded)" in out.stdout
+
+
+def test_cpu_devices_needs_a_seed_count_they_divide():
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "jaxrl.cli", "train", "ppo", "--num-seeds", "3", "--cpu-devices", "2",
+         "--no-progress"],
+        capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=300)
+    assert out.returncode == 2
+    assert "3 seed(s) do not divide evenly" in out.stderr and "--num-seeds" in out.stderr
