@@ -67,27 +67,20 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
 
     from jaxrl import evaluate
     from jaxrl.compilation import jit_light
+    from jaxrl.train import state_shardings, updates
 
     agent = _agent(total_steps)
     iterations = total_steps // agent.steps_per_iteration
     keys = jax.random.split(jax.random.PRNGKey(0), num_seeds)
-
-    def train_all(states):
-        return jax.vmap(lambda s: jax.lax.scan(lambda c, _: agent.update(c), s, None, length=iterations))(states)
-
     devices = jax.devices()
     shard = len(devices) > 1 and num_seeds % len(devices) == 0
+    # One seed slice per device (forced CPU devices: one per core), as `--shard seeds`.
+    placement = {"out_shardings": state_shardings(jax.eval_shape(jax.vmap(agent.init), keys), "seeds")} \
+        if shard else {}
     t = time.perf_counter()
-    if shard:
-        # One seed slice per device (forced CPU devices: one per core), as `--shard seeds`.
-        from jaxrl.train import state_shardings
-
-        shardings = state_shardings(jax.eval_shape(jax.vmap(agent.init), keys), "seeds")
-        init = jit_light(jax.vmap(agent.init), same_numerics=True, out_shardings=shardings).lower(keys).compile()
-    else:
-        init = jit_light(jax.vmap(agent.init), same_numerics=True).lower(keys).compile()
+    init = jit_light(jax.vmap(agent.init), same_numerics=True, **placement).lower(keys).compile()
     states = init(keys)
-    program = jax.jit(train_all, donate_argnums=0).lower(states).compile()
+    program = jax.jit(jax.vmap(updates(agent, iterations)), donate_argnums=0).lower(states).compile()
     compile_seconds = time.perf_counter() - t
     warm = []
     for _ in range(repeats):
@@ -120,12 +113,10 @@ def time_ours_devices(total_steps: int, seeds: list[int], devices: int) -> list[
     """`time_ours` for each seed count in a process with `devices` forced CPU devices, each
     executing its own slice of the seeds single-threaded (XLA's intra-op thread pool costs
     more than it gains on these small kernels)."""
-    env = dict(os.environ)
-    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={devices}"
-                        " --xla_cpu_multi_thread_eigen=false").strip()
-    out = subprocess.run([sys.executable, "-c", "from jaxrl.benchmark import _devices_worker; "
+    out = subprocess.run([sys.executable, "-c", "from jaxrl.compilation import use_cpu_devices; "
+                          f"use_cpu_devices({devices}); from jaxrl.benchmark import _devices_worker; "
                           f"_devices_worker({total_steps}, {list(seeds)})"],
-                         capture_output=True, text=True, env=env)
+                         capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"forced-devices worker failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -175,15 +166,14 @@ def time_to_threshold(algo_name: str, preset_name: str, threshold: float, eval_e
 
     from jaxrl import evaluate
     from jaxrl.compilation import jit_light
+    from jaxrl.train import updates
 
     agent, preset = _preset_agent(algo_name, preset_name, overrides)
     chunk = max(1, eval_every // agent.steps_per_iteration)
     num_chunks = max(1, agent.config.total_steps // (chunk * agent.steps_per_iteration))
 
-    def advance(state):
-        return jax.lax.scan(lambda s, _: (agent.update(s)[0], None), state, None, length=chunk)[0]
-
-    advance = jax.jit(advance, donate_argnums=0)
+    # Only the state leaves the program; XLA drops the unused per-iteration metrics.
+    advance = jax.jit(lambda state: updates(agent, chunk)(state)[0], donate_argnums=0)
     score = jit_light(lambda params, key: evaluate(agent, params, key, eval_episodes)[0].mean())
     state = jit_light(agent.init, same_numerics=True)(jax.random.PRNGKey(seed))
     evaluations, reached = [], None
@@ -476,6 +466,19 @@ def _scaling_markdown(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def _best_seconds(program, args: tuple, repeats: int) -> float:
+    """Fastest of `repeats` timed calls of `program(*args)`, after one untimed warm-up call."""
+    import jax
+
+    jax.block_until_ready(program(*args))
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(program(*args))
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def measure_matmul(rows: int, width: int, repeats: int = 200) -> float:
     """GFLOP/s of a float32 (rows, width) @ (width, width) matmul, `repeats` of them chained
     in one compiled loop (so dispatch does not count, as inside a training program)."""
@@ -485,13 +488,7 @@ def measure_matmul(rows: int, width: int, repeats: int = 200) -> float:
     a = jnp.ones((rows, width), jnp.float32)
     w = jnp.eye(width, dtype=jnp.float32)  # an argument, so XLA cannot fold it away
     program = jax.jit(lambda a, w: jax.lax.scan(lambda c, _: (c @ w, None), a, None, length=repeats)[0])
-    jax.block_until_ready(program(a, w))
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        jax.block_until_ready(program(a, w))
-        best = min(best, time.perf_counter() - t)
-    return 2 * rows * width * width * repeats / best / 1e9
+    return 2 * rows * width * width * repeats / _best_seconds(program, (a, w), 3) / 1e9
 
 
 def measure_bandwidth(num_floats: int = 1 << 26) -> float:
@@ -500,14 +497,7 @@ def measure_bandwidth(num_floats: int = 1 << 26) -> float:
     import jax.numpy as jnp
 
     x = jnp.zeros(num_floats, jnp.float32)
-    program = jax.jit(lambda x: x + 1.0)
-    jax.block_until_ready(program(x))
-    best = float("inf")
-    for _ in range(5):
-        t = time.perf_counter()
-        jax.block_until_ready(program(x))
-        best = min(best, time.perf_counter() - t)
-    return 2 * 4 * num_floats / best / 1e9
+    return 2 * 4 * num_floats / _best_seconds(jax.jit(lambda x: x + 1.0), (x,), 5) / 1e9
 
 
 def mlp_macs(sizes) -> int:

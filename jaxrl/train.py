@@ -22,7 +22,7 @@ import numpy as np
 from jaxrl import config as cfg
 from jaxrl import logs
 from jaxrl.agent import Agent
-from jaxrl.compilation import jit_light
+from jaxrl.compilation import jit_light, light_compiler_options
 from jaxrl.evaluation import evaluate
 
 DEFAULT_CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "jaxrl", "jax")
@@ -39,6 +39,17 @@ def enable_compilation_cache(path: str | None = None) -> str:
     return path
 
 
+def updates(agent: Agent, num_iterations: int):
+    """Return the pure function `state -> (state, metrics)`: `num_iterations` calls of
+    `agent.update` in one `lax.scan` (a training chunk). `metrics` stacks the per-iteration
+    scalars: each leaf has shape `(num_iterations,)`."""
+
+    def run_updates(state):
+        return jax.lax.scan(lambda s, _: agent.update(s), state, None, length=num_iterations)
+
+    return run_updates
+
+
 def train(agent: Agent, num_iterations: int):
     """Return the pure function `(key, hparams=None) -> (final_state, metrics)`.
 
@@ -46,12 +57,7 @@ def train(agent: Agent, num_iterations: int):
     """
 
     def run_training(key, hparams=None):
-        state = agent.init(key, hparams)
-
-        def body(state, _):
-            return agent.update(state)
-
-        return jax.lax.scan(body, state, None, length=num_iterations)
+        return updates(agent, num_iterations)(agent.init(key, hparams))
 
     return run_training
 
@@ -355,18 +361,14 @@ def run(
 
     compile_seconds = 0.0
 
-    def compile_fn(fn, *args, donate=(), in_shardings=None, out_shardings=None, light=None):
-        """`light`: None (XLA defaults), "same-numerics" (init) or "light" (evaluation)."""
+    def compile_fn(fn, *args, donate=(), in_shardings=None, out_shardings=None, compiler_options=None):
         nonlocal compile_seconds
         t = time.perf_counter()
         kwargs = {}
         if in_shardings is not None:
             kwargs.update(in_shardings=in_shardings, out_shardings=out_shardings)
-        if light is None:
-            program = jax.jit(fn, donate_argnums=donate, **kwargs)
-        else:
-            program = jit_light(fn, same_numerics=light == "same-numerics", donate_argnums=donate, **kwargs)
-        compiled = program.lower(*args).compile()
+        compiled = jax.jit(fn, donate_argnums=donate, compiler_options=compiler_options,
+                           **kwargs).lower(*args).compile()
         compile_seconds += time.perf_counter() - t
         return compiled
 
@@ -376,17 +378,13 @@ def run(
         del restored
     elif shardings is not None:
         state = compile_fn(init_all, seed_keys, in_shardings=(None,), out_shardings=shardings,
-                           light="same-numerics")(seed_keys)
+                           compiler_options=light_compiler_options(same_numerics=True))(seed_keys)
     else:
-        state = compile_fn(init_all, seed_keys, light="same-numerics")(seed_keys)
+        state = compile_fn(init_all, seed_keys,
+                           compiler_options=light_compiler_options(same_numerics=True))(seed_keys)
 
     def chunk_fn(length):
-        def fn(state):
-            return jax.vmap(
-                lambda s: jax.lax.scan(lambda c, _: agent.update(c), s, None, length=length)
-            )(state)
-
-        return fn
+        return jax.vmap(updates(agent, length))
 
     def compile_chunk(length):
         if shardings is None:
@@ -414,7 +412,7 @@ def run(
         params = policy_params(state)
         keys = jax.random.split(jax.random.fold_in(eval_root, index), num_seeds)
         if eval_program is None:
-            eval_program = compile_fn(eval_all, params, keys, light="light")
+            eval_program = compile_fn(eval_all, params, keys, compiler_options=light_compiler_options())
         returns, lengths = eval_program(params, keys)
         return np.asarray(returns), np.asarray(lengths)
 

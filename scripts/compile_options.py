@@ -36,12 +36,13 @@ def main() -> None:
     jax.config.update("jax_enable_compilation_cache", False)
     from jaxrl import evaluate
     from jaxrl.benchmark import _preset_agent
+    from jaxrl.train import updates
 
     agent, _ = _preset_agent(args.algo, args.preset)
     length = max(1, args.chunk // agent.steps_per_iteration)
 
     def chunk(state):
-        return jax.lax.scan(lambda s, _: (agent.update(s)[0], None), state, None, length=length)[0]
+        return updates(agent, length)(state)[0]
 
     def evaluation(params, key):
         return evaluate(agent, params, key, 10)[0].mean()
