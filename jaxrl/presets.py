@@ -129,6 +129,78 @@ _PRESETS += [
     Preset(name="CartPole-v1", algo="pqn", env="CartPole-v1", overrides={}, total_steps=500_000),
 ]
 
+# DQN and PQN on the other classic-control tasks. Acrobot: RL Zoo's DQN settings (256-256,
+# learning rate 6.3e-4, target copy every 250 updates, epsilon to 0.1) over 16 envs with one
+# update per 4 env steps. MountainCar: the reward is -1 per step until the flag, so
+# exploration decides; RL Zoo's DQN settings (gamma 0.98, learning rate 4e-3, one update
+# of 128 per 2 env steps, epsilon to 0.07 over 24k steps) over 16 envs. PQN: its CartPole
+# defaults with epsilon decayed over the first fifth of the run.
+_PRESETS += [
+    Preset(name="Acrobot-v1", algo="dqn", env="Acrobot-v1",
+           overrides=dict(num_envs=16, num_steps=1, gradient_steps=4, batch_size=128,
+                          buffer_size=50_000, learning_starts=5_000, hidden_sizes=(256, 256),
+                          learning_rate=6.3e-4, target_update_interval=250, loss="huber",
+                          epsilon_end=0.1, epsilon_decay_steps=25_000),
+           total_steps=200_000, num_seeds=4),
+    Preset(name="MountainCar-v0", algo="dqn", env="MountainCar-v0",
+           overrides=dict(num_envs=16, num_steps=1, gradient_steps=8, batch_size=128,
+                          buffer_size=10_000, learning_starts=1_000, hidden_sizes=(256, 256),
+                          learning_rate=4e-3, gamma=0.98, target_update_interval=600,
+                          loss="huber", epsilon_end=0.07, epsilon_decay_steps=24_000),
+           total_steps=200_000, num_seeds=4),
+    Preset(name="Acrobot-v1", algo="pqn", env="Acrobot-v1",
+           overrides=dict(epsilon_decay_steps=100_000), total_steps=500_000, num_seeds=4),
+    Preset(name="MountainCar-v0", algo="pqn", env="MountainCar-v0",
+           overrides=dict(epsilon_decay_steps=100_000), total_steps=500_000, num_seeds=4),
+]
+
+# The value-based family on MinAtar (docs/benchmarks.md, "MinAtar"): the MinAtar CNN (3x3x16
+# convolution, 128 dense) as in Young & Tian (2019). DQN: 16 envs, 4 gradient steps of batch
+# 64 per iteration (one update per 4 env steps, the MinAtar paper's replay ratio with
+# batch 32 x 2), buffer 100k, Huber loss (MinAtar rewards are 0/1), epsilon 1 -> 0.05 over
+# 100k steps. Rainbow: the same shapes with every switch on, returns supported on [0, 50].
+# PQN: 128 envs x 32 steps, 32 minibatches x 2 epochs, lambda 0.65, epsilon decay over
+# the first 10% of the run, learning rate 5e-4 decayed linearly (the PQN paper's MinAtar
+# settings, Gallici et al., 2024).
+_MINATAR_DQN = dict(num_envs=16, num_steps=1, gradient_steps=4, batch_size=64,
+                    buffer_size=100_000, learning_starts=10_000, hidden_sizes=(128,),
+                    double=True, loss="huber", target_update="hard",
+                    target_update_interval=250, learning_rate=2.5e-4,
+                    epsilon_decay_steps=100_000)
+_MINATAR_PQN = dict(num_envs=128, num_steps=32, num_minibatches=32, update_epochs=2,
+                    hidden_sizes=(128,), learning_rate=5e-4, q_lambda=0.65,
+                    max_grad_norm=10.0, epsilon_decay_steps=300_000)
+_MINATAR_GAMES = ("Breakout-MinAtar", "SpaceInvaders-MinAtar")
+_PRESETS += [
+    Preset(name=game, algo="dqn", env=game, overrides=_MINATAR_DQN, total_steps=500_000,
+           num_seeds=2)
+    for game in _MINATAR_GAMES
+] + [
+    Preset(name=f"{game}-rainbow", algo="dqn", env=game,
+           overrides={**_MINATAR_DQN, **RAINBOW, "v_min": 0.0, "v_max": 50.0},
+           total_steps=500_000, num_seeds=2)
+    for game in _MINATAR_GAMES
+] + [
+    Preset(name=game, algo="pqn", env=game, overrides=_MINATAR_PQN, total_steps=3_000_000,
+           num_seeds=2)
+    for game in _MINATAR_GAMES
+]
+
+# PPO on Brax locomotion (docs/continuous.md, "Brax locomotion"): 128 envs x 32 steps per
+# iteration, 8 minibatches of 512, normalised observations and scaled rewards, on the
+# CPU-practical "spring" backend like the off-policy presets below. The budget is what the
+# 2-core CPU runs in a few minutes, far below the tens of millions of steps Brax's own PPO
+# configs use.
+_BRAX_PPO = dict(num_envs=128, num_steps=32, num_minibatches=8, update_epochs=4,
+                 hidden_sizes=(256, 256), learning_rate=3e-4, gamma=0.97, gae_lambda=0.95,
+                 ent_coef=1e-3, max_grad_norm=1.0, normalize_observations=True,
+                 scale_rewards=True)
+_PRESETS += [
+    Preset(name=f"brax/{name}", algo="ppo", env=f"brax/{name}", overrides=_BRAX_PPO,
+           total_steps=1_000_000, num_seeds=2, env_kwargs={"backend": "spring"})
+    for name in ("hopper", "halfcheetah", "ant")
+]
+
 # Continuous-control off-policy (SAC, TD3, DDPG; docs/continuous.md). Pendulum: 8 envs and
 # 4 gradient steps per iteration (0.5 per env step, batch 128) with small 64-64 networks,
 # which reach -200 in a few thousand gradient steps; Brax: the CPU-practical "spring"
@@ -179,7 +251,7 @@ _PRESETS += [
 ] + [
     Preset(name=f"brax/{name}", algo=algo, env=f"brax/{name}",
            overrides={**_BRAX_OFF_POLICY, **({"alpha_lr": 3e-4} if algo == "sac" else {})},
-           total_steps=200_000, num_seeds=2, env_kwargs=_SPRING)
+           total_steps=50_000, num_seeds=2, env_kwargs=_SPRING)
     for name in ("hopper", "halfcheetah", "ant") for algo in ("sac", "td3", "ddpg")
 ]
 
