@@ -571,6 +571,57 @@ def _limits_markdown(lim: dict) -> list[str]:
     return lines + [""]
 
 
+# Learning results at CPU budgets: rows of docs/presets.json (written by
+# `scripts/measure_presets.py`), shown beside what is published for the same env. A
+# reference is quoted only as a number someone published; where the sources give learning
+# curves only, the note says so instead of reading a figure by eye.
+RESULT_TABLES = [
+    ("MinAtar: DQN, Rainbow, PQN (and PPO)",
+     "python scripts/measure_presets.py --algo dqn --only Breakout-MinAtar SpaceInvaders-MinAtar "
+     "Breakout-MinAtar-rainbow SpaceInvaders-MinAtar-rainbow; ... --algo pqn --only Breakout-MinAtar "
+     "SpaceInvaders-MinAtar; ... --algo ppo --only Breakout-MinAtar",
+     [("dqn", "Breakout-MinAtar"), ("dqn", "Breakout-MinAtar-rainbow"), ("pqn", "Breakout-MinAtar"),
+      ("ppo", "Breakout-MinAtar"), ("dqn", "SpaceInvaders-MinAtar"),
+      ("dqn", "SpaceInvaders-MinAtar-rainbow"), ("pqn", "SpaceInvaders-MinAtar")],
+     "learning curves only, no numbers: the MinAtar paper and README (Young & Tian, 2019: DQN "
+     "and AC(lambda), each curve the mean of 30 runs, on the full 6-action set where gymnax uses "
+     "each game's minimal set), Revisiting Rainbow (Obando-Ceron & Castro, 2021: DQN and "
+     "Rainbow), PQN (Gallici et al., 2024) and pgx (Koyamada et al., 2023: PPO, 20M steps). We "
+     "found no published number for these games and budgets, and do not read one off a plot."),
+    ("Brax locomotion: SAC, TD3, PPO (spring backend)",
+     "python scripts/measure_presets.py --algo sac --only brax/hopper brax/halfcheetah brax/ant; "
+     "the same with --algo td3 and --algo ppo",
+     [(algo, f"brax/{name}") for name in ("hopper", "halfcheetah", "ant") for algo in ("sac", "td3", "ppo")],
+     "none found for Brax's spring-backend robots at these budgets: Brax's own "
+     "training results are curves over tens of millions of steps on accelerators. The MuJoCo "
+     "versions of the same robots (different dynamics and rewards) reach returns in the "
+     "thousands after 1M steps in the SAC and TD3 papers; ours are 20-50x shorter runs."),
+]
+
+
+def _results_markdown(rows: list[dict]) -> list[str]:
+    by_key = {(r["algo"], r["preset"]): r for r in rows}
+    lines = ["## Learning results at CPU budgets", "",
+             "Final deterministic evaluation (10 episodes per seed) of presets run to their own budgets",
+             "by `scripts/measure_presets.py` (rows of [presets.md](presets.md)); wall seconds include",
+             "compilation.", ""]
+    for title, command, keys, reference in RESULT_TABLES:
+        lines += [f"### {title}", "", f"Command: `{command}`.", "",
+                  "| algo | preset | seeds | env steps per seed | mean ± std return | per seed | wall s |",
+                  "|---|---|---|---|---|---|---|"]
+        for key in keys:
+            r = by_key.get(key)
+            if r is None:
+                lines.append(f"| {key[0]} | {key[1]} | - | - | not measured | - | - |")
+                continue
+            per_seed = ", ".join(f"{x:.1f}" for x in r["per_seed_return"])
+            lines.append(f"| {r['algo']} | {r['preset']} | {r['num_seeds']} | {r['env_steps']:,} | "
+                         f"{r['mean_return']:.1f} ± {r['std_return']:.1f} | {per_seed} | "
+                         f"{r['wall_seconds']:.0f} |")
+        lines += ["", f"Published reference: {reference}", ""]
+    return lines
+
+
 def machine() -> dict:
     import jax
 
@@ -677,6 +728,9 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
         lines += _limits_markdown(results["limits"])
     if "scaling" in results:
         lines += _scaling_markdown(results["scaling"])
+    presets_json = path.parent / "presets.json"
+    if presets_json.exists():
+        lines += _results_markdown(json.loads(presets_json.read_text()))
     lines.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
@@ -690,8 +744,9 @@ def main(argv=None) -> int:
     parser.add_argument("--peers", default="", help="comma-separated peer libraries to time beside ours: sb3")
     parser.add_argument("--sb3-venv", type=Path, default=SB3_VENV,
                         help=f"virtual environment for SB3 (created if missing; default {SB3_VENV})")
-    parser.add_argument("--only", choices=["ppo", "thresholds", "limits", "scaling"], default=None,
-                        help="run one section and keep the other sections' figures from the JSON file")
+    parser.add_argument("--only", choices=["ppo", "thresholds", "limits", "scaling", "results"], default=None,
+                        help="run one section and keep the other sections' figures from the JSON file; "
+                             "'results' only re-renders the learning results from docs/presets.json")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run of every section: 100k PPO steps, seeds 1,4, one seed per threshold case")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
@@ -715,8 +770,12 @@ def main(argv=None) -> int:
         results = json.loads(json_path.read_text())
     sections = [args.only] if args.only else ["ppo", "thresholds", "limits", "scaling"]
     previous = [c for c in results.get("commands", [results.get("command")]) if c]
-    results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
-    results["date"] = time.strftime("%Y-%m-%d")
+    if args.only == "results":
+        sections = []  # nothing is timed: the section is rendered from docs/presets.json
+        results.setdefault("commands", previous)
+    else:
+        results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
+        results["date"] = time.strftime("%Y-%m-%d")
     sb3_python = ensure_sb3_venv(args.sb3_venv) if "sb3" in peers else None
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
@@ -741,7 +800,9 @@ def main(argv=None) -> int:
         results["limits"] = run_limits(results.get("seeds"), results.get("seeds_devices"))
     if "scaling" in sections:
         results["scaling"] = run_scaling(quick=args.quick)
-    results["machine"] = machine()
+    if sections or "machine" not in results:
+        results["machine"] = machine()
+    results.setdefault("date", time.strftime("%Y-%m-%d"))
     write_markdown(args.out, results, command)
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     print(args.out.read_text())

@@ -89,3 +89,19 @@ def test_scaling_report_has_one_row_per_env():
     text = "\n".join(benchmark._scaling_markdown(rows))
     assert "| env | 1 | 4 |" in text
     assert "| A | 1,000 | 4,000 |" in text and "| C | 5 | - |" in text
+
+
+def test_results_section_is_rendered_from_the_preset_results(tmp_path, monkeypatch):
+    # `--only results` times nothing: it re-renders docs/benchmarks.md with the learning
+    # results that scripts/measure_presets.py wrote to presets.json next to it.
+    row = {"algo": "pqn", "preset": "Breakout-MinAtar", "env": "Breakout-MinAtar", "num_seeds": 2,
+           "env_steps": 3_000_000, "mean_return": 32.15, "std_return": 10.9,
+           "per_seed_return": [38.5, 25.8], "wall_seconds": 234.2}
+    (tmp_path / "presets.json").write_text(__import__("json").dumps([row]))
+    monkeypatch.setattr(benchmark, "run_limits", lambda *a: pytest.fail("timed something"))
+    out = tmp_path / "benchmarks.md"
+    assert benchmark.main(["--only", "results", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| pqn | Breakout-MinAtar | 2 | 3,000,000 | 32.1 ± 10.9 | 38.5, 25.8 | 234 |" in text
+    assert "| sac | brax/hopper | - | - | not measured | - | - |" in text
+    assert "Published reference" in text
