@@ -1,12 +1,12 @@
-"""`jaxrl benchmark`: our speed beside Stable-Baselines3's, measured in one run on this
-machine; writes docs/benchmarks.md and docs/benchmarks.json.
+"""`jaxrl benchmark`: our speed beside Stable-Baselines3's (and sbx's), measured in one run
+on this machine; writes docs/benchmarks.md and docs/benchmarks.json.
 
 Sections (`--only NAME` runs one and keeps the others' figures from the JSON file):
 - `ppo`: PPO on CartPole-v1 with the common reference config, cold and warm, and the cost
   of 1, 4, 16 ... vmapped seeds;
 - `thresholds`: wall time from process start to a deterministic evaluation return (475 on
   CartPole-v1 for our DQN, Rainbow, PQN and PPO presets; -200 on Pendulum-v1 for SAC) against
-  SB3 DQN/SAC with RL Zoo's hyperparameters; DQN and SAC throughput with identical
+  the peers' DQN/SAC with RL Zoo's hyperparameters; DQN and SAC throughput with identical
   hyperparameters;
 - `limits`: the machine's matmul throughput and memory bandwidth, and the fraction of them
   the PPO and DQN updates reach;
@@ -21,11 +21,15 @@ lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), en
 
 - cold: a fresh process from start to printed result (imports, compilation with the
   persistent cache disabled, training, evaluation);
-- warm: training only, with the program already compiled (for SB3: `model.learn`);
+- warm: training only, with the program already compiled (for the peers: `model.learn`);
 - seeds: warm wall time of 1, 4, 16 ... seeds vmapped into one program.
 
-Stable-Baselines3 (`--peers sb3` or `--sb3`) runs in its own virtual environment (created
-on first use, never a dependency of jaxrl) with the same hyperparameters.
+Peers (`--peers sb3,sbx`), each in its own virtual environment (created on first use with
+pinned versions, never a dependency of jaxrl), with the same hyperparameters:
+- `sb3` (or `--sb3`): Stable-Baselines3 on torch;
+- `sbx`: Stable Baselines Jax (sbx-rl), SB3's API on jax and flax, run by the same peer
+  scripts (`--library sbx`); where sbx lacks one of SB3's hyperparameters the nearest
+  equivalent is used and the difference is reported (jaxrl/peers/peer_library.py).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 _PROCESS_START = time.perf_counter()
 
@@ -47,6 +52,27 @@ REFERENCE = dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
                  vf_coef=0.5, max_grad_norm=0.5)
 SB3_VENV = Path.home() / ".cache" / "jaxrl" / "peers" / "sb3"
 SB3_REQUIREMENTS = ["torch==2.13.0", "stable-baselines3==2.9.2", "gymnasium==1.4.0"]
+SBX_VENV = Path.home() / ".cache" / "jaxrl" / "peers" / "sbx"
+# What pip resolved for sbx-rl 0.28.0 (with the torch wheel SB3's venv has), pinned; tfp-nightly
+# is sbx's distribution library.
+SBX_REQUIREMENTS = ["sbx-rl==0.28.0", "jax==0.10.2", "jaxlib==0.10.2", "flax==0.12.8", "optax==0.2.8",
+                    "tfp-nightly==0.26.0.dev20261027", "stable-baselines3==2.9.2", "gymnasium==1.4.0",
+                    "torch==2.13.0"]
+
+
+class Peer(NamedTuple):
+    """A library timed beside ours, run by the scripts in jaxrl/peers/ in its own venv."""
+    label: str  # in the reports' rows
+    short: str  # in their ratios
+    version_key: str  # its entry in the peer scripts' "versions"
+    venv: Path  # default virtual environment
+    requirements: list[str]  # pinned, installed when the venv is created
+
+
+PEERS = {
+    "sb3": Peer("Stable-Baselines3", "SB3", "stable_baselines3", SB3_VENV, SB3_REQUIREMENTS),
+    "sbx": Peer("sbx", "sbx", "sbx", SBX_VENV, SBX_REQUIREMENTS),
+}
 
 
 def _agent(total_steps: int):
@@ -238,32 +264,41 @@ def time_to_threshold_subprocess(cache: bool, **kwargs) -> dict:
     return result
 
 
-def time_sb3_zoo(python: Path, algo: str, env_id: str, threshold: float, max_steps: int,
-                 eval_every: int, seed: int = 0, identical: bool = False) -> dict:
-    script = Path(__file__).parent / "peers" / "sb3_zoo.py"
-    argv = [str(python), str(script), algo, env_id, str(threshold), str(max_steps), str(eval_every), str(seed)]
-    if identical:
-        argv.append("same-as-ours")
-    out = subprocess.run(argv, capture_output=True, text=True, check=True)
+def _run_peer(peer: str, python: Path, script: str, args: list) -> dict:
+    """Run jaxrl/peers/`script` with `args` under `peer`'s interpreter (sbx through the same
+    scripts, with `--library sbx`) and return the JSON line it prints."""
+    argv = [str(python), str(Path(__file__).parent / "peers" / script), *map(str, args)]
+    if peer != "sb3":
+        argv += ["--library", peer]
+    out = subprocess.run(argv, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{PEERS[peer].label} {script} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def ensure_sb3_venv(path: Path) -> Path:
-    """The interpreter of a virtual environment with Stable-Baselines3 (created if missing)."""
+def time_peer_zoo(peer: str, python: Path, algo: str, env_id: str, threshold: float, max_steps: int,
+                  eval_every: int, seed: int = 0, identical: bool = False) -> dict:
+    """The peer's `algo` with RL Zoo's hyperparameters (or, `identical`, ours) trained until
+    a deterministic evaluation reaches `threshold` or `max_steps` (jaxrl/peers/sb3_zoo.py)."""
+    args = [algo, env_id, threshold, max_steps, eval_every, seed] + (["same-as-ours"] if identical else [])
+    return _run_peer(peer, python, "sb3_zoo.py", args)
+
+
+def ensure_peer_venv(peer: str, path: Path) -> Path:
+    """The interpreter of a virtual environment with `peer`'s pinned requirements (created if missing)."""
     python = path / "bin" / "python"
     if not python.exists():
-        print(f"creating {path} for Stable-Baselines3 ...", file=sys.stderr)
+        print(f"creating {path} for {PEERS[peer].label} ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *SB3_REQUIREMENTS], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEERS[peer].requirements], check=True)
     return python
 
 
-def time_sb3(python: Path, total_steps: int, seed: int = 0) -> dict:
-    script = Path(__file__).parent / "peers" / "sb3_ppo.py"
+def time_peer_ppo(peer: str, python: Path, total_steps: int, seed: int = 0) -> dict:
+    """The peer's PPO with the reference config (jaxrl/peers/sb3_ppo.py); cold seconds from
+    the outside, interpreter start-up included."""
     t = time.perf_counter()
-    out = subprocess.run([str(python), str(script), str(total_steps), str(seed)],
-                         capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = _run_peer(peer, python, "sb3_ppo.py", [total_steps, seed])
     result["cold_seconds"] = time.perf_counter() - t
     return result
 
@@ -281,8 +316,8 @@ PEER_THRESHOLD_CASES = [
     ("dqn", "CartPole-v1", 475.0, 200_000, 5_000),
     ("sac", "Pendulum-v1", -200.0, 20_000, 1_000),
 ]
-# Identical hyperparameters on both sides (jaxrl/peers/sb3_zoo.py IDENTICAL holds SB3's):
-# algo -> (our preset the rest comes from, overrides, env steps ours, env steps SB3).
+# Identical hyperparameters on both sides (jaxrl/peers/sb3_zoo.py IDENTICAL holds the peers'):
+# algo -> (our preset the rest comes from, overrides, env steps ours, env steps for each peer).
 IDENTICAL = {
     "dqn": ("CartPole-v1", dict(num_envs=1, num_steps=1, gradient_steps=1, batch_size=128,
                                 learning_starts=1000, epsilon_decay_steps=20_000), 50_000, 50_000),
@@ -292,32 +327,32 @@ IDENTICAL = {
 }
 
 
-def run_thresholds(sb3_python: Path | None, seeds=(0, 1, 2), identical_scale: float = 1.0) -> dict:
+def run_thresholds(peer_pythons: dict[str, Path], seeds=(0, 1, 2), identical_scale: float = 1.0) -> dict:
     """Time to a deterministic evaluation return (475 on CartPole-v1, -200 on Pendulum-v1),
-    compile included, for our presets (cold: compilation cache off) and for SB3 with RL
-    Zoo's hyperparameters; and throughput of DQN and SAC with identical hyperparameters
-    (`identical_scale` shrinks their step counts for a quick run)."""
-    out = {"ours": [], "sb3": [], "seeds": list(seeds), "identical": {}}
+    compile included, for our presets (cold: compilation cache off) and for each peer (name ->
+    its venv's interpreter) with RL Zoo's hyperparameters; and throughput of DQN and SAC with
+    identical hyperparameters (`identical_scale` shrinks their step counts for a quick run)."""
+    out = {"ours": [], **{peer: [] for peer in peer_pythons}, "seeds": list(seeds), "identical": {}}
     for algo, preset, threshold, every in THRESHOLD_CASES:
         for seed in seeds:
             print(f"jaxrl {algo} {preset} seed {seed} to {threshold} ...", file=sys.stderr)
             r = time_to_threshold_subprocess(False, algo_name=algo, preset_name=preset,
                                              threshold=threshold, eval_every=every, seed=seed)
             out["ours"].append({**r, "seed": seed})
-    if sb3_python is not None:
+    for peer, python in peer_pythons.items():
         for algo, env_id, threshold, cap, every in PEER_THRESHOLD_CASES:
             for seed in seeds:
-                print(f"SB3 {algo} (zoo) {env_id} seed {seed} to {threshold} ...", file=sys.stderr)
-                out["sb3"].append({**time_sb3_zoo(sb3_python, algo, env_id, threshold, cap, every, seed),
-                                   "seed": seed})
-    for algo, (preset, overrides, ours_steps, sb3_steps) in IDENTICAL.items():
-        ours_steps, sb3_steps = (max(1_000, int(n * identical_scale)) for n in (ours_steps, sb3_steps))
+                print(f"{PEERS[peer].short} {algo} (zoo) {env_id} seed {seed} to {threshold} ...", file=sys.stderr)
+                out[peer].append({**time_peer_zoo(peer, python, algo, env_id, threshold, cap, every, seed),
+                                  "seed": seed})
+    for algo, (preset, overrides, ours_steps, peer_steps) in IDENTICAL.items():
+        ours_steps, peer_steps = (max(1_000, int(n * identical_scale)) for n in (ours_steps, peer_steps))
         print(f"jaxrl {algo}, identical hyperparameters ...", file=sys.stderr)
         pair = {"ours": throughput_ours(algo, preset, overrides, ours_steps)}
-        if sb3_python is not None:
-            print(f"SB3 {algo}, identical hyperparameters ...", file=sys.stderr)
-            pair["sb3"] = time_sb3_zoo(sb3_python, algo, _preset_env(algo, preset), 1e9, sb3_steps,
-                                       10 * sb3_steps, 0, identical=True)
+        for peer, python in peer_pythons.items():
+            print(f"{PEERS[peer].short} {algo}, identical hyperparameters ...", file=sys.stderr)
+            pair[peer] = time_peer_zoo(peer, python, algo, _preset_env(algo, preset), 1e9, peer_steps,
+                                       10 * peer_steps, 0, identical=True)
         out["identical"][algo] = pair
     return out
 
@@ -339,6 +374,30 @@ def _median_reached(runs):
             f"{len(hit)}/{len(runs)}")
 
 
+def _peer_name(peer: str, result: dict) -> str:
+    """The peer's label and version as a report row gives them (e.g. "Stable-Baselines3 2.9.2")."""
+    return f"{PEERS[peer].label} {result['versions'][PEERS[peer].version_key]}"
+
+
+def _notes_markdown(results: list[dict]) -> list[str]:
+    """A paragraph per library and algorithm whose runs report "notes": how that peer's
+    hyperparameters depart from SB3's (the nearest equivalents of what it lacks)."""
+    notes = {}
+    for r in results:
+        if r.get("notes"):
+            notes.setdefault((r["library"], r.get("algo", "ppo")), r["notes"])
+    return [line for (library, algo), n in notes.items()
+            for line in ("", f"How {library}'s {algo.upper()} differs from SB3's here: " + "; ".join(n) + ".")]
+
+
+def _ratio_cell(ours_rate: float, peer_rates: dict[str, float]) -> str:
+    """Our rate over each peer's: bare with one peer (as the SB3-only reports have it),
+    named with several."""
+    if len(peer_rates) == 1:
+        return f"**{ours_rate / next(iter(peer_rates.values())):.1f}x**"
+    return ", ".join(f"**{ours_rate / rate:.1f}x** vs {short}" for short, rate in peer_rates.items()) or "-"
+
+
 def _threshold_markdown(t: dict) -> list[str]:
     lines = [
         "## Time to a threshold return (compile included)",
@@ -353,13 +412,21 @@ def _threshold_markdown(t: dict) -> list[str]:
         "capped at 20k).",
         "",
     ]
+    identical = t.get("identical", {})
+    peer_runs = [r for peer in PEERS for r in t.get(peer, [])] + \
+        [r for pair in identical.values() for side, r in pair.items() if side != "ours"]
+    if t.get("sbx") or any("sbx" in pair for pair in identical.values()):
+        lines += ["sbx: the same hyperparameters through sbx's DQN and SAC, timed the same way (where",
+                  "it differs from SB3: under the tables).", ""]
     envs_ = {}
     for r in t["ours"]:
         envs_.setdefault((r["env"], r["threshold"]), {}).setdefault(
-            f"jaxrl {r['algo'].upper()} preset `{r['preset']}`", (r["algo"], []))[1].append(r)
-    for r in t.get("sb3", []):
-        envs_.setdefault((r["env"], r["threshold"]), {}).setdefault(
-            f"Stable-Baselines3 {r['algo'].upper()}, RL Zoo hyperparameters", ("sb3-" + r["algo"], []))[1].append(r)
+            f"jaxrl {r['algo'].upper()} preset `{r['preset']}`", (("jaxrl", r["algo"]), []))[1].append(r)
+    for peer in PEERS:
+        for r in t.get(peer, []):
+            envs_.setdefault((r["env"], r["threshold"]), {}).setdefault(
+                f"{PEERS[peer].label} {r['algo'].upper()}, RL Zoo hyperparameters", ((peer, r["algo"]), [])
+            )[1].append(r)
     for (env_id, threshold), groups in envs_.items():
         lines += [f"### {env_id} to {threshold:g}", "",
                   "| | median seconds | median env steps | seeds reaching it |", "|---|---|---|---|"]
@@ -369,12 +436,12 @@ def _threshold_markdown(t: dict) -> list[str]:
             medians[name] = (key, secs)
             lines.append(f"| {name} | {f'{secs:.1f} s' if secs else 'not reached'} | "
                          f"{f'{steps:,.0f}' if steps else '-'} | {frac} |")
-        peer = {key: secs for key, secs in medians.values() if key.startswith("sb3-")}
-        ratios = [f"{name.removeprefix('jaxrl ')} **{peer['sb3-' + key] / secs:.1f}x** sooner than SB3's"
-                  for name, (key, secs) in medians.items()
-                  if not key.startswith("sb3-") and secs and peer.get("sb3-" + key)]
+        peer_secs = {key: secs for key, secs in medians.values() if key[0] != "jaxrl"}
+        ratios = [f"{name.removeprefix('jaxrl ')} **{peer_secs[peer, algo] / secs:.1f}x** sooner than "
+                  f"{PEERS[peer].short}'s"
+                  for name, ((side, algo), secs) in medians.items() if side == "jaxrl" and secs
+                  for peer in PEERS if peer_secs.get((peer, algo))]
         lines += ["", "Median time ratio: " + "; ".join(ratios) + ".", ""] if ratios else [""]
-    identical = t.get("identical", {})
     if identical:
         lines += [
             "### Throughput with identical hyperparameters",
@@ -388,14 +455,16 @@ def _threshold_markdown(t: dict) -> list[str]:
             "|---|---|---|---|---|",
         ]
         for algo, pair in identical.items():
-            ours, sb3 = pair["ours"], pair.get("sb3")
-            ratio = f"**{ours['steps_per_second'] / sb3['steps_per_second']:.1f}x**" if sb3 else "-"
+            ours = pair["ours"]
+            peers = {peer: pair[peer] for peer in PEERS if pair.get(peer)}
+            ratio = _ratio_cell(ours["steps_per_second"],
+                                {PEERS[peer].short: r["steps_per_second"] for peer, r in peers.items()})
             lines.append(f"| jaxrl {algo.upper()} (compiled once, {ours['compile_seconds']:.1f} s) | "
                          f"{ours['env_steps']:,} | {ours['seconds']:.1f} | {ours['steps_per_second']:,.0f} | {ratio} |")
-            if sb3:
-                lines.append(f"| Stable-Baselines3 {sb3['versions']['stable_baselines3']} {algo.upper()} | "
-                             f"{sb3['env_steps']:,} | {sb3['learn_seconds']:.1f} | {sb3['steps_per_second']:,.0f} | 1.0x |")
-    return lines + [""]
+            for peer, r in peers.items():
+                lines.append(f"| {_peer_name(peer, r)} {algo.upper()} | "
+                             f"{r['env_steps']:,} | {r['learn_seconds']:.1f} | {r['steps_per_second']:,.0f} | 1.0x |")
+    return lines + _notes_markdown(peer_runs) + [""]
 
 
 SCALING_ENVS = [("CartPole-v1", {}), ("Breakout-MinAtar", {}), ("brax/halfcheetah", {"backend": "positional"})]
@@ -638,6 +707,14 @@ def machine() -> dict:
             "device": str(jax.devices()[0])}
 
 
+def _peer_backend(result: dict) -> str:
+    """What a peer's PPO ran on, for its row: jax's version, or torch's and its threads."""
+    versions = result["versions"]
+    if "jax" in versions:
+        return f"jax {versions['jax']}"
+    return f"torch {versions['torch']}, {result['torch_threads']} threads"
+
+
 def _ppo_markdown(results: dict) -> list[str]:
     lines = [
         "## PPO, CartPole-v1, reference config",
@@ -654,18 +731,21 @@ def _ppo_markdown(results: dict) -> list[str]:
         f"{results['seeds'][0]['warm_seconds']:.2f} s | {results['seeds'][0]['steps_per_second']:,.0f} | "
         f"{ours['mean_return']:.1f} |"
     )
-    sb3 = results.get("sb3")
-    if sb3:
+    peers = {peer: results[peer] for peer in PEERS if results.get(peer)}
+    for peer, r in peers.items():
         lines.append(
-            f"| Stable-Baselines3 {sb3['versions']['stable_baselines3']} (torch {sb3['versions']['torch']}, "
-            f"{sb3['torch_threads']} threads) | {sb3['cold_seconds']:.1f} s | - | {sb3['learn_seconds']:.1f} s | "
-            f"{sb3['total_steps'] / sb3['learn_seconds']:,.0f} | {sb3['mean_return']:.1f} |"
+            f"| {_peer_name(peer, r)} ({_peer_backend(r)}) | {r['cold_seconds']:.1f} s | - | "
+            f"{r['learn_seconds']:.1f} s | {r['total_steps'] / r['learn_seconds']:,.0f} | {r['mean_return']:.1f} |"
         )
+    for peer, r in peers.items():
+        # SB3's line keeps its original wording; the others name their peer.
+        over = "" if peer == "sb3" else f" over {PEERS[peer].short}"
         lines += [
             "",
-            f"Speed-up, warm: **{sb3['learn_seconds'] / results['seeds'][0]['warm_seconds']:.1f}x**; "
-            f"cold: **{sb3['cold_seconds'] / ours['cold_seconds']:.1f}x**.",
+            f"Speed-up{over}, warm: **{r['learn_seconds'] / results['seeds'][0]['warm_seconds']:.1f}x**; "
+            f"cold: **{r['cold_seconds'] / ours['cold_seconds']:.1f}x**.",
         ]
+    lines += _notes_markdown(list(peers.values()))
     lines += [
         "",
         "## Cost of vmapped seeds",
@@ -741,9 +821,12 @@ def main(argv=None) -> int:
     parser.add_argument("--total-steps", type=int, default=500_000)
     parser.add_argument("--seeds", default="1,4,16,64", help="comma-separated vmapped seed counts")
     parser.add_argument("--sb3", action="store_true", help="also time Stable-Baselines3 (same as --peers sb3)")
-    parser.add_argument("--peers", default="", help="comma-separated peer libraries to time beside ours: sb3")
-    parser.add_argument("--sb3-venv", type=Path, default=SB3_VENV,
-                        help=f"virtual environment for SB3 (created if missing; default {SB3_VENV})")
+    parser.add_argument("--peers", default="",
+                        help="comma-separated peer libraries to time beside ours: sb3 (Stable-Baselines3), "
+                             "sbx (Stable Baselines Jax), e.g. --peers sb3,sbx")
+    for name, peer in PEERS.items():
+        parser.add_argument(f"--{name}-venv", type=Path, default=peer.venv,
+                            help=f"virtual environment for {peer.short} (created if missing; default {peer.venv})")
     parser.add_argument("--only", choices=["ppo", "thresholds", "limits", "scaling", "results"], default=None,
                         help="run one section and keep the other sections' figures from the JSON file; "
                              "'results' only re-renders the learning results from docs/presets.json")
@@ -754,10 +837,10 @@ def main(argv=None) -> int:
     if args.quick:
         args.total_steps, args.seeds = 100_000, "1,4"
     peers = {p.strip() for p in args.peers.split(",") if p.strip()} | ({"sb3"} if args.sb3 else set())
-    unknown = peers - {"sb3"}
+    unknown = peers - set(PEERS)
     if unknown:
-        print(f"error: --peers {','.join(sorted(unknown))}: only sb3 is supported (e.g. --peers sb3)",
-              file=sys.stderr)
+        print(f"error: --peers {','.join(sorted(unknown))}: supported peers are {', '.join(PEERS)} "
+              "(e.g. --peers sb3,sbx)", file=sys.stderr)
         return 2
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.total_steps < 512 or any(s < 1 for s in seeds):
@@ -776,7 +859,7 @@ def main(argv=None) -> int:
     else:
         results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
         results["date"] = time.strftime("%Y-%m-%d")
-    sb3_python = ensure_sb3_venv(args.sb3_venv) if "sb3" in peers else None
+    peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS if peer in peers}
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
         print("jaxrl cold start ...", file=sys.stderr)
@@ -788,12 +871,13 @@ def main(argv=None) -> int:
         if os.cpu_count() and os.cpu_count() > 1:
             print(f"jaxrl warm, seeds {seeds} over {os.cpu_count()} forced CPU devices ...", file=sys.stderr)
             results["seeds_devices"] = time_ours_devices(args.total_steps, seeds, os.cpu_count())
-        results.pop("sb3", None)
-        if sb3_python is not None:
-            print("Stable-Baselines3 PPO ...", file=sys.stderr)
-            results["sb3"] = time_sb3(sb3_python, args.total_steps)
+        for peer in PEERS:
+            results.pop(peer, None)
+        for peer, python in peer_pythons.items():
+            print(f"{PEERS[peer].label} PPO ...", file=sys.stderr)
+            results[peer] = time_peer_ppo(peer, python, args.total_steps)
     if "thresholds" in sections:
-        results["thresholds"] = run_thresholds(sb3_python, seeds=(0,) if args.quick else (0, 1, 2),
+        results["thresholds"] = run_thresholds(peer_pythons, seeds=(0,) if args.quick else (0, 1, 2),
                                                identical_scale=0.4 if args.quick else 1.0)
     if "limits" in sections:
         print("matmul peak, bandwidth and the updates' GFLOP/s ...", file=sys.stderr)

@@ -490,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "  sweep       hyperparameter grid x seeds in one compiled program, results table and plot\n"
               "  evaluate    evaluate a run's checkpoint over its seeds; --render out.gif\n"
               "  plot        learning curves and comparison dashboard of several runs\n"
-              "  benchmark   time our algorithms beside Stable-Baselines3 (--peers sb3); docs/benchmarks.md\n")
+              "  benchmark   time our algorithms beside Stable-Baselines3 and sbx (--peers sb3,sbx); docs/benchmarks.md\n")
         return 0
     if argv[0] not in commands:
         print(f"error: unknown command {argv[0]!r}; choose one of {', '.join(commands)}", file=sys.stderr)

@@ -6,9 +6,17 @@ import pytest
 from jaxrl import benchmark
 
 
-def test_unknown_peer_is_rejected_before_any_work(capsys):
-    assert benchmark.main(["--peers", "sbx", "--out", "/nonexistent/benchmarks.md"]) == 2
-    assert "--peers sbx" in capsys.readouterr().err
+def test_unknown_peer_is_rejected_before_any_work(capsys, monkeypatch):
+    monkeypatch.setattr(benchmark, "ensure_peer_venv", lambda *a: pytest.fail("created a venv"))
+    assert benchmark.main(["--peers", "sb3,rllib", "--out", "/nonexistent/benchmarks.md"]) == 2
+    err = capsys.readouterr().err
+    assert "--peers rllib" in err and "sb3, sbx" in err
+
+
+def test_sbx_is_a_peer_with_its_own_pinned_venv():
+    sbx = benchmark.PEERS["sbx"]
+    assert sbx.venv != benchmark.PEERS["sb3"].venv and "sbx-rl==0.28.0" in sbx.requirements
+    assert all("==" in r for r in sbx.requirements)
 
 
 def test_mlp_macs_and_update_flops():
@@ -40,6 +48,56 @@ def test_threshold_report_gives_medians_and_ratios_per_env():
     assert "`CartPole-v1-rainbow` **2.0x** sooner" in text  # each preset gets its own ratio
     assert "DQN preset `CartPole-v1` **12.0x** sooner" in text  # 30 / 2.5
     assert "SAC preset `Pendulum-v1` **5.7x** sooner" in text  # 40 / 7
+
+
+def _peer_result(library, versions, **fields):
+    return {"library": library, "torch_threads": 2, "versions": versions, **fields}
+
+
+SB3_VERSIONS = {"torch": "2.13.0+cpu", "stable_baselines3": "2.9.2"}
+SBX_VERSIONS = {"sbx": "0.28.0", "jax": "0.10.2", "flax": "0.12.8", **SB3_VERSIONS}
+SBX_NOTES = ["no value-function clipping"]
+
+
+def test_markdown_renders_sbx_beside_sb3(tmp_path):
+    """sbx gets its own rows, ratios and notes in the PPO and threshold sections; SB3's stay as they were."""
+    ppo_run = {"total_steps": 20_000, "learn_seconds": 20.0, "cold_seconds": 25.0, "mean_return": 200.0}
+    results = {
+        "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
+        "date": "2026-01-01", "total_steps": 20_000,
+        "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+        "seeds": [{"num_seeds": 1, "warm_seconds": 2.0, "steps_per_second": 10_000.0, "mean_return": 500.0,
+                   "min_seed_return": 500.0}],
+        "sb3": _peer_result("stable-baselines3", SB3_VERSIONS, **ppo_run),
+        "sbx": _peer_result("sbx", SBX_VERSIONS, **{**ppo_run, "learn_seconds": 8.0, "cold_seconds": 15.0},
+                            notes=SBX_NOTES),
+        "thresholds": {
+            "seeds": [0],
+            "ours": [_run("jaxrl", "dqn", "CartPole-v1", 475.0, 5.0, 50_000)],
+            "sb3": [_run("stable-baselines3", "dqn", "CartPole-v1", 475.0, 30.0, 40_000)],
+            "sbx": [{**_run("sbx", "dqn", "CartPole-v1", 475.0, 10.0, 40_000), "notes": ["no gradient clipping"]}],
+            "identical": {"dqn": {
+                "ours": {"env_steps": 50_000, "seconds": 2.0, "steps_per_second": 25_000.0, "compile_seconds": 3.0},
+                "sb3": _peer_result("stable-baselines3", SB3_VERSIONS, env_steps=50_000, learn_seconds=50.0,
+                                    steps_per_second=1_000.0),
+                "sbx": _peer_result("sbx", SBX_VERSIONS, algo="dqn", env_steps=50_000, learn_seconds=10.0,
+                                    steps_per_second=5_000.0, notes=["no gradient clipping"]),
+            }},
+        },
+    }
+    out = tmp_path / "benchmarks.md"
+    benchmark.write_markdown(out, results, "python scripts/benchmark.py --peers sb3,sbx")
+    text = out.read_text()
+    assert "| Stable-Baselines3 2.9.2 (torch 2.13.0+cpu, 2 threads) | 25.0 s | - | 20.0 s | 1,000 | 200.0 |" in text
+    assert "| sbx 0.28.0 (jax 0.10.2) | 15.0 s | - | 8.0 s | 2,500 | 200.0 |" in text
+    assert "Speed-up, warm: **10.0x**; cold: **2.5x**." in text  # SB3's line as before
+    assert "Speed-up over sbx, warm: **4.0x**; cold: **1.5x**." in text
+    assert "How sbx's PPO differs from SB3's here: no value-function clipping." in text
+    assert "| sbx DQN, RL Zoo hyperparameters | 10.0 s | 40,000 | 1/1 |" in text
+    assert "**6.0x** sooner than SB3's; DQN preset `CartPole-v1` **2.0x** sooner than sbx's." in text
+    assert "| jaxrl DQN (compiled once, 3.0 s) | 50,000 | 2.0 | 25,000 | **25.0x** vs SB3, **5.0x** vs sbx |" in text
+    assert "| sbx 0.28.0 DQN | 50,000 | 10.0 | 5,000 | 1.0x |" in text
+    assert "How sbx's DQN differs from SB3's here: no gradient clipping." in text
 
 
 def test_use_cpu_devices_before_jax_starts_splits_the_cpu():

@@ -4,10 +4,13 @@ evaluation reaches a threshold; prints one JSON line.
 Run by `jaxrl benchmark` with the interpreter of a virtual environment that has
 stable-baselines3 installed:
 
-    python sb3_zoo.py ALGO ENV THRESHOLD MAX_STEPS EVAL_EVERY SEED [same-as-ours]
+    python sb3_zoo.py ALGO ENV THRESHOLD MAX_STEPS EVAL_EVERY SEED [same-as-ours] [--library sbx]
 
 `same-as-ours` swaps the zoo hyperparameters for the identical-hyperparameter throughput
-configuration (see IDENTICAL below). Wall times are from process start (imports included).
+configuration (see IDENTICAL below). `--library sbx` (in a virtual environment with sbx-rl)
+trains sbx's class with the same hyperparameters, as near as sbx has them (peer_library.py
+lists the differences, reported as "notes"). Wall times are from process start (imports
+included).
 """
 
 import json
@@ -17,8 +20,7 @@ import time
 process_start = time.perf_counter()
 
 import gymnasium as gym  # noqa: E402
-import torch  # noqa: E402
-import stable_baselines3  # noqa: E402
+from peer_library import NAMES, adapt, algorithm, report, split_argv  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 from stable_baselines3.common.evaluation import evaluate_policy  # noqa: E402
 
@@ -76,17 +78,18 @@ class StopAtThreshold(BaseCallback):
 
 
 def main():
-    algo, env_id, threshold, max_steps, eval_every, seed = sys.argv[1:7]
-    identical = len(sys.argv) > 7 and sys.argv[7] == "same-as-ours"
+    library, argv = split_argv(sys.argv[1:])
+    algo, env_id, threshold, max_steps, eval_every, seed = argv[:6]
+    identical = len(argv) > 6 and argv[6] == "same-as-ours"
     threshold, max_steps, eval_every, seed = float(threshold), int(max_steps), int(eval_every), int(seed)
     hyper = (IDENTICAL if identical else ZOO)[(algo, env_id)]
-    cls = getattr(stable_baselines3, algo.upper())
     env = gym.make(env_id)
     if not identical and "exploration_fraction" in hyper:
         # The zoo's schedule is a fraction of its own budget, not of our (longer) cap.
         hyper = {**hyper, "exploration_fraction": hyper["exploration_fraction"]
                  * ZOO_STEPS[(algo, env_id)] / max_steps}
-    model = cls("MlpPolicy", env, device="cpu", seed=seed, verbose=0, **hyper)
+    model = algorithm(library, algo)("MlpPolicy", env, device="cpu", seed=seed, verbose=0,
+                                     **adapt(library, algo, hyper))
     eval_env = gym.make(env_id)
     eval_env.reset(seed=seed + 1000)
     callback = StopAtThreshold(eval_env, threshold, eval_every)
@@ -94,14 +97,13 @@ def main():
     model.learn(total_timesteps=max_steps, callback=callback)
     learn_seconds = time.perf_counter() - learn_start
     print(json.dumps({
-        "library": "stable-baselines3", "algo": algo, "env": env_id,
+        "library": NAMES[library], "algo": algo, "env": env_id,
         "hyperparameters": "identical" if identical else "rl-zoo",
         "threshold": threshold, "reached": callback.reached, "evaluations": callback.evaluations,
         "env_steps": model.num_timesteps, "learn_seconds": learn_seconds,
         "steps_per_second": model.num_timesteps / learn_seconds,
         "cold_seconds": time.perf_counter() - process_start,
-        "torch_threads": torch.get_num_threads(),
-        "versions": {"torch": torch.__version__, "stable_baselines3": stable_baselines3.__version__},
+        **report(library, algo),
     }))
 
 
