@@ -781,7 +781,7 @@ def _ppo_markdown(results: dict) -> list[str]:
                 f"| {r['num_seeds']} | {r['devices']} | {r['warm_seconds']:.2f} | {r['warm_seconds'] / base:.2f}x | "
                 f"{r['warm_seconds'] / own:.2f}x | {r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |"
             )
-    return lines
+    return lines + [""]
 
 
 def write_markdown(path: Path, results: dict, command: str) -> None:
