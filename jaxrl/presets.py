@@ -157,14 +157,15 @@ _PRESETS += [
            overrides=dict(epsilon_decay_steps=100_000), total_steps=500_000, num_seeds=4),
 ]
 
-# The value-based family on MinAtar (docs/benchmarks.md, "MinAtar"): the MinAtar CNN (3x3x16
+# The value-based family on MinAtar (results: docs/benchmarks.md, "Learning results at CPU
+# budgets"): the MinAtar CNN (3x3x16
 # convolution, 128 dense) as in Young & Tian (2019). DQN: 16 envs, 4 gradient steps of batch
 # 64 per iteration (one update per 4 env steps, the MinAtar paper's replay ratio with
 # batch 32 x 2), buffer 100k, Huber loss (MinAtar rewards are 0/1), epsilon 1 -> 0.05 over
 # 100k steps. Rainbow: the same shapes with every switch on, returns supported on [0, 50].
 # PQN: 128 envs x 32 steps, 32 minibatches x 2 epochs, lambda 0.65, epsilon decay over
-# the first 10% of the run, learning rate 5e-4 decayed linearly (the PQN paper's MinAtar
-# settings, Gallici et al., 2024).
+# the first 10% of the run, learning rate 5e-4 decayed linearly (the MinAtar config
+# published with PQN, Gallici et al., 2024).
 _MINATAR_DQN = dict(num_envs=16, num_steps=1, gradient_steps=4, batch_size=64,
                     buffer_size=100_000, learning_starts=10_000, hidden_sizes=(128,),
                     double=True, loss="huber", target_update="hard",
@@ -189,7 +190,7 @@ _PRESETS += [
     for game in _MINATAR_GAMES
 ]
 
-# PPO on Brax locomotion (docs/continuous.md, "Brax locomotion"): 128 envs x 32 steps per
+# PPO on Brax locomotion (results: docs/continuous.md, "Locomotion"): 128 envs x 32 steps per
 # iteration, 8 minibatches of 512, normalised observations and scaled rewards, on the
 # CPU-practical "spring" backend like the off-policy presets below. The budget is what the
 # 2-core CPU runs in a few minutes, far below the tens of millions of steps Brax's own PPO
@@ -215,6 +216,9 @@ _BRAX_OFF_POLICY = dict(num_envs=16, num_steps=1, gradient_steps=8, batch_size=2
                         buffer_size=200_000, learning_starts=5_000, hidden_sizes=(256, 256),
                         actor_lr=3e-4, critic_lr=3e-4, gamma=0.99, tau=0.005)
 _SPRING = {"backend": "spring"}
+# brax/inverted_pendulum: one replayed batch of 256 per env step and tau 0.01 (see below).
+_BRAX_PENDULUM_OFF_POLICY = {**_PENDULUM_OFF_POLICY, "gradient_steps": 8, "batch_size": 256,
+                             "tau": 0.01}
 _PRESETS += [
     Preset(name="Pendulum-v1", algo="sac", env="Pendulum-v1",
            overrides={**_PENDULUM_OFF_POLICY, "alpha_lr": 1e-3}, total_steps=20_000, num_seeds=4),
@@ -244,16 +248,15 @@ _PRESETS += [
     # (linearised d(omega)/d(theta) per step 5e-4 vs 0.155 on positional), an LQR designed on
     # it fails, and this config reaches only ~70 there.
     Preset(name="brax/inverted_pendulum", algo="sac", env="brax/inverted_pendulum",
-           overrides={**_PENDULUM_OFF_POLICY, "alpha_lr": 1e-3, "gradient_steps": 8,
-                      "batch_size": 256, "tau": 0.01},
+           overrides={**_BRAX_PENDULUM_OFF_POLICY, "alpha_lr": 1e-3},
            total_steps=20_000, num_seeds=2, env_kwargs={"backend": "positional"}),
     # TD3 and DDPG: the same backend and replay settings as SAC's (measured at 20k env steps:
     # one of the two seeds solves it, 1000, the other stays near 100-150).
     Preset(name="brax/inverted_pendulum", algo="td3", env="brax/inverted_pendulum",
-           overrides={**_PENDULUM_OFF_POLICY, "gradient_steps": 8, "batch_size": 256, "tau": 0.01},
+           overrides=_BRAX_PENDULUM_OFF_POLICY,
            total_steps=20_000, num_seeds=2, env_kwargs={"backend": "positional"}),
     Preset(name="brax/inverted_pendulum", algo="ddpg", env="brax/inverted_pendulum",
-           overrides={**_PENDULUM_OFF_POLICY, "gradient_steps": 8, "batch_size": 256, "tau": 0.01},
+           overrides=_BRAX_PENDULUM_OFF_POLICY,
            total_steps=20_000, num_seeds=2, env_kwargs={"backend": "positional"}),
 ] + [
     Preset(name=f"brax/{name}", algo=algo, env=f"brax/{name}",
