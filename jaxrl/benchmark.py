@@ -851,15 +851,18 @@ def main(argv=None) -> int:
     results = {}
     if args.only and json_path.exists():
         results = json.loads(json_path.read_text())
-    sections = [args.only] if args.only else ["ppo", "thresholds", "limits", "scaling"]
+    # `--only results` times nothing: that section is rendered from docs/presets.json.
+    sections = ([] if args.only == "results" else [args.only]) if args.only \
+        else ["ppo", "thresholds", "limits", "scaling"]
     previous = [c for c in results.get("commands", [results.get("command")]) if c]
-    if args.only == "results":
-        sections = []  # nothing is timed: the section is rendered from docs/presets.json
-        results.setdefault("commands", previous)
-    else:
+    if sections:
         results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
         results["date"] = time.strftime("%Y-%m-%d")
-    peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS if peer in peers}
+    else:
+        results["commands"] = previous
+    # Only the sections that time the peers need their virtual environments.
+    peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS
+                    if peer in peers and {"ppo", "thresholds"} & set(sections)}
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
         print("jaxrl cold start ...", file=sys.stderr)
