@@ -191,17 +191,26 @@ def time_to_threshold(algo_name: str, preset_name: str, threshold: float, eval_e
     import numpy as np
 
     from jaxrl import evaluate
-    from jaxrl.compilation import jit_light
+    from jaxrl.compilation import Compiler, jit_light
     from jaxrl.train import updates
 
     agent, preset = _preset_agent(algo_name, preset_name, overrides)
     chunk = max(1, eval_every // agent.steps_per_iteration)
     num_chunks = max(1, agent.config.total_steps // (chunk * agent.steps_per_iteration))
 
-    # Only the state leaves the program; XLA drops the unused per-iteration metrics.
-    advance = jax.jit(lambda state: updates(agent, chunk)(state)[0], donate_argnums=0)
-    score = jit_light(lambda params, key: evaluate(agent, params, key, eval_episodes)[0].mean())
-    state = jit_light(agent.init, same_numerics=True)(jax.random.PRNGKey(seed))
+    # As `jaxrl.run` does: each program is traced while the previous ones compile. Only the
+    # state leaves the training program; XLA drops the unused per-iteration metrics.
+    key = jax.random.PRNGKey(seed)
+    init = jit_light(agent.init, same_numerics=True)
+    with Compiler() as compiler:
+        init_program = compiler.submit(init, key)
+        state_shape = jax.eval_shape(init, key)
+        advance = compiler.submit(jax.jit(lambda state: updates(agent, chunk)(state)[0], donate_argnums=0),
+                                  state_shape)
+        score = compiler.submit(jit_light(lambda params, key: evaluate(agent, params, key, eval_episodes)[0].mean()),
+                                jax.eval_shape(agent.policy_params, state_shape), key)
+        state = init_program.result()(key)
+        advance, score = advance.result(), score.result()
     evaluations, reached = [], None
     for i in range(num_chunks):
         state = advance(state)
@@ -784,30 +793,54 @@ def _ppo_markdown(results: dict) -> list[str]:
     return lines + [""]
 
 
+# Each timed section and the key its figures are stored under in the JSON file.
+SECTION_KEYS = {"ppo": "ours_cold", "thresholds": "thresholds", "limits": "limits", "scaling": "scaling"}
+
+
+def _machine_line(m: dict, date: str) -> str:
+    return (f"{m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, "
+            f"jax {m['jax']} on `{m['device']}`. Date: {date}.")
+
+
+def record_section_machines(results: dict, sections: list[str]) -> None:
+    """Note in `results["section_machines"]` which machine and date each section's figures
+    come from: this machine for `sections` (about to be run), and for sections kept from an
+    earlier run the machine that run recorded, so a partial rerun never relabels them."""
+    machines = results.setdefault("section_machines", {})
+    for section, key in SECTION_KEYS.items():
+        if key in results and section not in machines and "machine" in results:
+            machines[section] = {"machine": results["machine"], "date": results.get("date", "")}
+    for section in sections:
+        machines[section] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+
+
 def write_markdown(path: Path, results: dict, command: str) -> None:
-    m = results["machine"]
+    machines = results.get("section_machines", {})
+
+    def measured_on(section: str, lines: list[str]) -> list[str]:
+        entry = machines.get(section) or {"machine": results["machine"], "date": results["date"]}
+        return lines[:2] + [f"Measured on: {_machine_line(entry['machine'], entry['date'])}", ""] + lines[2:]
+
     lines = [
         "# Benchmarks",
         "",
         "Measured by `scripts/benchmark.py` (same as `jaxrl benchmark`); each section's figures come",
-        "from one run of one of these commands on the machine described, nothing from elsewhere.",
+        "from one run of one of these commands on the machine named under its heading, nothing from",
+        "elsewhere. Ratios compare figures of one section only, measured in the same run.",
         "",
         f"Commands: {', '.join(f'`{c}`' for c in results.get('commands', [command]))}",
-        "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, "
-        f"jax {m['jax']} on `{m['device']}`. Date: {results['date']}.",
         "",
         "What the optimisation pass changed, with before/after figures: [optimisation.md](optimisation.md).",
         "",
     ]
     if "ours_cold" in results:
-        lines += _ppo_markdown(results)
+        lines += measured_on("ppo", _ppo_markdown(results))
     if "thresholds" in results:
-        lines += _threshold_markdown(results["thresholds"])
+        lines += measured_on("thresholds", _threshold_markdown(results["thresholds"]))
     if "limits" in results:
-        lines += _limits_markdown(results["limits"])
+        lines += measured_on("limits", _limits_markdown(results["limits"]))
     if "scaling" in results:
-        lines += _scaling_markdown(results["scaling"])
+        lines += measured_on("scaling", _scaling_markdown(results["scaling"]))
     presets_json = path.parent / "presets.json"
     if presets_json.exists():
         lines += _results_markdown(json.loads(presets_json.read_text()))
@@ -857,6 +890,7 @@ def main(argv=None) -> int:
     previous = [c for c in results.get("commands", [results.get("command")]) if c]
     if sections:
         results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
+        record_section_machines(results, sections)
         results["date"] = time.strftime("%Y-%m-%d")
     else:
         results["commands"] = previous

@@ -22,7 +22,7 @@ import numpy as np
 from jaxrl import config as cfg
 from jaxrl import logs
 from jaxrl.agent import Agent
-from jaxrl.compilation import jit_light, light_compiler_options
+from jaxrl.compilation import Compiler, jit_light, light_compiler_options
 from jaxrl.evaluation import evaluate
 
 DEFAULT_CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "jaxrl", "jax")
@@ -359,60 +359,67 @@ def run(
             checkpointer = ckpt.Checkpointer(logdir, keep_checkpoints)
         logs.write_json_atomic(logdir / "config.json", run_config)
 
-    compile_seconds = 0.0
-
-    def compile_fn(fn, *args, donate=(), in_shardings=None, out_shardings=None, compiler_options=None):
-        nonlocal compile_seconds
-        t = time.perf_counter()
-        kwargs = {}
-        if in_shardings is not None:
-            kwargs.update(in_shardings=in_shardings, out_shardings=out_shardings)
-        compiled = jax.jit(fn, donate_argnums=donate, compiler_options=compiler_options,
-                           **kwargs).lower(*args).compile()
-        compile_seconds += time.perf_counter() - t
-        return compiled
-
-    if restored is not None:
-        state = jax.tree.map(lambda x, s: jax.device_put(x, s), restored, shardings) \
-            if shardings is not None else jax.device_put(restored)
-        del restored
-    elif shardings is not None:
-        state = compile_fn(init_all, seed_keys, in_shardings=(None,), out_shardings=shardings,
-                           compiler_options=light_compiler_options(same_numerics=True))(seed_keys)
-    else:
-        state = compile_fn(init_all, seed_keys,
-                           compiler_options=light_compiler_options(same_numerics=True))(seed_keys)
-
-    def chunk_fn(length):
-        return jax.vmap(updates(agent, length))
-
-    def compile_chunk(length):
-        if shardings is None:
-            return compile_fn(chunk_fn(length), state, donate=(0,))
-        from jax.sharding import NamedSharding, PartitionSpec as P
-
-        replicated = NamedSharding(jax.tree.leaves(shardings)[0].mesh, P())
-        return compile_fn(chunk_fn(length), state, donate=(0,), in_shardings=(shardings,),
-                          out_shardings=(shardings, replicated))
-
     iteration = int(resume_meta["iteration"]) if resume_meta else 0
     driver = dict(resume_meta.get("driver", {})) if resume_meta else {}
     remaining = num_iterations - iteration
     schedule = [chunk] * (remaining // chunk) + ([remaining % chunk] if remaining % chunk else [])
-    programs = {length: compile_chunk(length) for length in sorted(set(schedule))}
+
+    def jit(fn, donate=(), in_shardings=None, out_shardings=None, compiler_options=None):
+        kwargs = {} if in_shardings is None else dict(in_shardings=in_shardings, out_shardings=out_shardings)
+        return jax.jit(fn, donate_argnums=donate, compiler_options=compiler_options, **kwargs)
+
+    def chunk_fn(length):
+        return jax.vmap(updates(agent, length))
 
     def eval_all(policy_params, keys):
         return jax.vmap(lambda p, k: evaluate(agent, p, k, eval_episodes))(policy_params, keys)
 
+    init_options = light_compiler_options(same_numerics=True)
+    if shardings is None:
+        init_placement, chunk_placement = {}, {}
+    else:
+        from jax.sharding import NamedSharding, PartitionSpec as P
+
+        replicated = NamedSharding(jax.tree.leaves(shardings)[0].mesh, P())
+        init_placement = dict(in_shardings=(None,), out_shardings=shardings)
+        chunk_placement = dict(in_shardings=(shardings,), out_shardings=(shardings, replicated))
     policy_params = jit_light(jax.vmap(agent.policy_params))
-    eval_program = None
+    eval_keys = jax.eval_shape(lambda: jax.random.split(eval_root, num_seeds))
+
+    # Every program is traced here and compiled in the background while the next is traced.
+    compile_start = time.perf_counter()
+    with Compiler() as compiler:
+        init_program = None if restored is not None else compiler.submit(
+            jit(init_all, compiler_options=init_options, **init_placement), seed_keys)
+        pending = {length: compiler.submit(jit(chunk_fn(length), donate=(0,), **chunk_placement), state_shape)
+                   for length in sorted(set(schedule))}
+        # Sharded policy parameters are laid out as the state is: those two programs are
+        # compiled on first use instead, from the arrays themselves.
+        eval_pending = params_pending = None
+        if shardings is None:
+            params_pending = compiler.submit(policy_params, state_shape)
+            eval_pending = compiler.submit(jit(eval_all, compiler_options=light_compiler_options()),
+                                           jax.eval_shape(jax.vmap(agent.policy_params), state_shape), eval_keys)
+        if restored is not None:
+            state = jax.tree.map(lambda x, s: jax.device_put(x, s), restored, shardings) \
+                if shardings is not None else jax.device_put(restored)
+            del restored
+        else:
+            state = init_program.result()(seed_keys)
+        programs = {length: future.result() for length, future in pending.items()}
+        eval_program = eval_pending.result() if eval_pending is not None else None
+        if params_pending is not None:
+            policy_params = params_pending.result()
+    compile_seconds = time.perf_counter() - compile_start
 
     def run_eval(state, index):
-        nonlocal eval_program
+        nonlocal eval_program, compile_seconds
         params = policy_params(state)
         keys = jax.random.split(jax.random.fold_in(eval_root, index), num_seeds)
         if eval_program is None:
-            eval_program = compile_fn(eval_all, params, keys, compiler_options=light_compiler_options())
+            t = time.perf_counter()
+            eval_program = jit(eval_all, compiler_options=light_compiler_options()).lower(params, keys).compile()
+            compile_seconds += time.perf_counter() - t
         returns, lengths = eval_program(params, keys)
         return np.asarray(returns), np.asarray(lengths)
 
