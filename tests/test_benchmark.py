@@ -100,6 +100,44 @@ def test_markdown_renders_sbx_beside_sb3(tmp_path):
     assert "How sbx's DQN differs from SB3's here: no gradient clipping." in text
 
 
+def test_partial_rerun_keeps_the_machine_of_the_sections_it_kept(monkeypatch):
+    """`--only thresholds` on a new machine labels the thresholds section with it and the PPO
+    section, kept from the JSON, with the machine that measured it."""
+    old = {"cpu": "Old CPU", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"}
+    new = {**old, "cpu": "New CPU"}
+    monkeypatch.setattr(benchmark, "machine", lambda: new)
+    results = {"machine": old, "date": "2026-01-01", "ours_cold": {}, "thresholds": {}}
+    benchmark.record_section_machines(results, ["thresholds"])
+    machines = results["section_machines"]
+    assert machines["ppo"] == {"machine": old, "date": "2026-01-01"}
+    assert machines["thresholds"]["machine"] == new
+    assert "limits" not in machines and "scaling" not in machines  # never measured
+    # A later rerun of the PPO section relabels it, and leaves the thresholds alone.
+    benchmark.record_section_machines(results, ["ppo"])
+    assert machines["ppo"]["machine"] == new and machines["thresholds"]["machine"] == new
+
+
+def test_background_compiler_gives_the_programs_jit_gives():
+    import jax
+    import jax.numpy as jnp
+
+    from jaxrl.compilation import Compiler
+
+    def f(x):
+        return jnp.sin(x) @ x.T
+
+    x = jnp.arange(12.0).reshape(3, 4)
+    with Compiler() as compiler:
+        first = compiler.submit(jax.jit(f), x)
+        second = compiler.submit(jax.jit(lambda y: y * 2), jax.ShapeDtypeStruct((5,), jnp.float32))
+        fixed_shape = compiler.submit(jax.jit(lambda y: y), x)
+        program = first.result()
+        assert (program(x) == jax.jit(f)(x)).all()
+        assert (second.result()(jnp.ones(5)) == 2.0).all()
+    with pytest.raises(TypeError):  # compiled for (3, 4): other shapes are refused, not recompiled
+        fixed_shape.result()(jnp.ones(5))
+
+
 def test_use_cpu_devices_before_jax_starts_splits_the_cpu():
     import subprocess
     import sys
