@@ -257,7 +257,9 @@ def test_dqn_solves_cartpole(tmp_path):
 @pytest.mark.slow
 def test_double_dueling_dqn_solves_cartpole(tmp_path):
     env, params = envs.make("CartPole-v1")
-    agent = dqn.make(env, params, dqn.DQNConfig(double=True, dueling=True))
+    # Learning rate 5e-4: with the default 2.5e-4 the dueling head was still learning at
+    # 500k on an AMD EPYC (mean evaluation 475 at 475k, one seed ending at 228).
+    agent = dqn.make(env, params, dqn.DQNConfig(double=True, dueling=True, learning_rate=5e-4))
     assert agent.config.total_steps <= 500_000
     result = jaxrl.run(agent, num_seeds=4, progress=False, logdir=tmp_path)
     assert result.summary["mean_return"] >= 475, result.summary
