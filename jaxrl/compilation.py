@@ -92,8 +92,10 @@ class Compiler:
             state = init.result()(key)
             ...
 
-    Two workers: on the 2-core CPU this was measured on, a third gained nothing, since
-    XLA's compiler already spreads one compilation over the cores it has.
+    Two workers, so one program's compile need not wait for another's. The gain is the
+    overlap of tracing with compiling: XLA already spreads one compilation over the cores
+    it has (on 2 cores, three programs compiled from three threads at once took as long as
+    one after another; docs/optimisation.md).
     """
 
     def __init__(self, workers: int = 2):
