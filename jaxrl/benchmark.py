@@ -815,10 +815,11 @@ def record_section_machines(results: dict, sections: list[str]) -> None:
 
 
 def write_markdown(path: Path, results: dict, command: str) -> None:
-    machines = results.get("section_machines", {})
+    record_section_machines(results, [])  # results from before per-section machines were kept
+    machines = results["section_machines"]
 
     def measured_on(section: str, lines: list[str]) -> list[str]:
-        entry = machines.get(section) or {"machine": results["machine"], "date": results["date"]}
+        entry = machines[section]
         return lines[:2] + [f"Measured on: {_machine_line(entry['machine'], entry['date'])}", ""] + lines[2:]
 
     lines = [

@@ -384,6 +384,7 @@ def run(
         init_placement = dict(in_shardings=(None,), out_shardings=shardings)
         chunk_placement = dict(in_shardings=(shardings,), out_shardings=(shardings, replicated))
     policy_params = jit_light(jax.vmap(agent.policy_params))
+    eval_jit = jit(eval_all, compiler_options=light_compiler_options())
     eval_keys = jax.eval_shape(lambda: jax.random.split(eval_root, num_seeds))
 
     # Every program is traced here and compiled in the background while the next is traced.
@@ -398,8 +399,8 @@ def run(
         eval_pending = params_pending = None
         if shardings is None:
             params_pending = compiler.submit(policy_params, state_shape)
-            eval_pending = compiler.submit(jit(eval_all, compiler_options=light_compiler_options()),
-                                           jax.eval_shape(jax.vmap(agent.policy_params), state_shape), eval_keys)
+            eval_pending = compiler.submit(eval_jit, jax.eval_shape(jax.vmap(agent.policy_params), state_shape),
+                                           eval_keys)
         if restored is not None:
             state = jax.tree.map(lambda x, s: jax.device_put(x, s), restored, shardings) \
                 if shardings is not None else jax.device_put(restored)
@@ -418,7 +419,7 @@ def run(
         keys = jax.random.split(jax.random.fold_in(eval_root, index), num_seeds)
         if eval_program is None:
             t = time.perf_counter()
-            eval_program = jit(eval_all, compiler_options=light_compiler_options()).lower(params, keys).compile()
+            eval_program = eval_jit.lower(params, keys).compile()
             compile_seconds += time.perf_counter() - t
         returns, lengths = eval_program(params, keys)
         return np.asarray(returns), np.asarray(lengths)
