@@ -701,19 +701,28 @@ def _results_markdown(rows: list[dict]) -> list[str]:
 
 
 def machine() -> dict:
+    """This machine's CPU (model name; x86 family and model, which tell apart CPUs sold
+    under one name, e.g. two "AMD EPYC" generations 2.5x apart here; whether it has
+    AVX-512), core count, OS, Python and jax."""
     import jax
 
-    cpu = platform.processor()
+    cpu, fields = platform.processor(), {}
     try:
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            if not line.strip():
+                break  # the first processor is enough
+            name, _, value = line.partition(":")
+            fields[name.strip()] = value.strip()
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "jax": jax.__version__,
-            "device": str(jax.devices()[0])}
+    cpu = fields.get("model name", cpu)
+    out = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+           "python": platform.python_version(), "jax": jax.__version__,
+           "device": str(jax.devices()[0])}
+    if "cpu family" in fields:
+        out["cpu_id"] = (f"family {fields['cpu family']} model {fields.get('model', '?')}, "
+                         + ("AVX-512" if "avx512f" in fields.get("flags", "").split() else "no AVX-512"))
+    return out
 
 
 def _peer_backend(result: dict) -> str:
@@ -798,7 +807,8 @@ SECTION_KEYS = {"ppo": "ours_cold", "thresholds": "thresholds", "limits": "limit
 
 
 def _machine_line(m: dict, date: str) -> str:
-    return (f"{m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, "
+    cpu = f"{m['cpu']} ({m['cpu_id']})" if m.get("cpu_id") else m["cpu"]
+    return (f"{cpu}, {m['cores']} cores, {m['platform']}; Python {m['python']}, "
             f"jax {m['jax']} on `{m['device']}`. Date: {date}.")
 
 

