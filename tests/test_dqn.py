@@ -277,8 +277,9 @@ def test_double_dueling_dqn_solves_cartpole(tmp_path):
 
     # The CartPole-v1 preset with the dueling head, a 50k buffer and the learning rate
     # annealed to 0. DQN's final CartPole return swings between evaluations and between
-    # CPUs (the same program ran 431.9, then 405.7 on two AMD EPYCs with a 10k buffer and a
-    # constant rate); with these, each of this test's 4 seeds (and of 6) was at 500 in
+    # CPUs (with a 10k buffer and a constant rate: 431.9 on an AMD EPYC family 23 at the
+    # default rate, then 405.7 on a family 26 at 5e-4); with these, each of this test's 4
+    # seeds (and of the first 6 of `jaxrl.run`'s split) was at 500 in
     # each of the last 6 evaluations, 25k steps apart, on an AMD EPYC family 26. Seeds
     # PRNGKey(0..5) there: 4 of 6 at 500, two near 220, so it stays seed-sensitive.
     preset = presets.get("dqn", "CartPole-v1")

@@ -82,7 +82,7 @@ class DQNConfig:
     epsilon_schedule: str = "linear"  # "linear" or "exponential"
     epsilon_decay_steps: int = 200_000  # env steps (per seed)
     # The learning rate decays linearly to 0 over total_steps (env steps): late updates are
-    # small, so the final greedy policy does not swing from one evaluation to the next.
+    # small, which steadies the final greedy policy (docs/algorithms.md).
     anneal_lr: bool = False
     # C51 (Bellemare et al., 2017): a categorical return distribution over `num_atoms`
     # evenly spaced atoms in [v_min, v_max], trained by cross-entropy to the projected
