@@ -188,6 +188,27 @@ def _preset_agent(algo_name: str, preset_name: str, overrides=None):
     return algo.make(env, env_params, config), preset
 
 
+def threshold_programs(agent, eval_every: int, eval_episodes: int = 10):
+    """The three programs of a time-to-threshold run, jitted as the benchmark compiles them.
+
+    Returns `(iterations, init, advance, score)`: `iterations` per training chunk (about
+    `eval_every` env steps); `init(key) -> state` (light compile, same numerics);
+    `advance(state) -> state`, one chunk (only the state leaves it, so XLA drops the unused
+    per-iteration metrics; the state is donated); `score(params, key) -> mean` of an
+    `eval_episodes`-episode deterministic evaluation (light compile)."""
+    import jax
+
+    from jaxrl import evaluate
+    from jaxrl.compilation import jit_light
+    from jaxrl.train import updates
+
+    iterations = max(1, eval_every // agent.steps_per_iteration)
+    init = jit_light(agent.init, same_numerics=True)
+    advance = jax.jit(lambda state: updates(agent, iterations)(state)[0], donate_argnums=0)
+    score = jit_light(lambda params, key: evaluate(agent, params, key, eval_episodes)[0].mean())
+    return iterations, init, advance, score
+
+
 def time_to_threshold(algo_name: str, preset_name: str, threshold: float, eval_every: int,
                       process_start: float, seed: int = 0, eval_episodes: int = 10,
                       overrides=None) -> dict:
@@ -198,25 +219,19 @@ def time_to_threshold(algo_name: str, preset_name: str, threshold: float, eval_e
     import jax
     import numpy as np
 
-    from jaxrl import evaluate
-    from jaxrl.compilation import Compiler, jit_light
-    from jaxrl.train import updates
+    from jaxrl.compilation import Compiler
 
     agent, preset = _preset_agent(algo_name, preset_name, overrides)
-    chunk = max(1, eval_every // agent.steps_per_iteration)
+    chunk, init, advance, score = threshold_programs(agent, eval_every, eval_episodes)
     num_chunks = max(1, agent.config.total_steps // (chunk * agent.steps_per_iteration))
 
-    # As `jaxrl.run` does: each program is traced while the previous ones compile. Only the
-    # state leaves the training program; XLA drops the unused per-iteration metrics.
+    # As `jaxrl.run` does: each program is traced while the previous ones compile.
     key = jax.random.PRNGKey(seed)
-    init = jit_light(agent.init, same_numerics=True)
     with Compiler() as compiler:
         init_program = compiler.submit(init, key)
         state_shape = jax.eval_shape(init, key)
-        advance = compiler.submit(jax.jit(lambda state: updates(agent, chunk)(state)[0], donate_argnums=0),
-                                  state_shape)
-        score = compiler.submit(jit_light(lambda params, key: evaluate(agent, params, key, eval_episodes)[0].mean()),
-                                jax.eval_shape(agent.policy_params, state_shape), key)
+        advance = compiler.submit(advance, state_shape)
+        score = compiler.submit(score, jax.eval_shape(agent.policy_params, state_shape), key)
         state = init_program.result()(key)
         advance, score = advance.result(), score.result()
     evaluations, reached = [], None

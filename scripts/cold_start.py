@@ -4,7 +4,8 @@
     JAX_ENABLE_COMPILATION_CACHE=false python scripts/cold_start.py sac Pendulum-v1 --chunk 1000
 
 Prints the seconds of each phase of what the time-to-threshold benchmark does before its
-first evaluation (`jaxrl.benchmark.time_to_threshold`): importing jax and jaxrl, building
+first evaluation (`jaxrl.benchmark.time_to_threshold`, the programs of
+`jaxrl.benchmark.threshold_programs`): importing jax and jaxrl, building
 the agent, then tracing and compiling `init`, a training chunk of `--chunk` env steps and a
 10-episode evaluation, one after another (the benchmark overlaps each compile with the next
 trace, so its wall time is less than the sum), and one run of each. Turn the persistent
@@ -40,27 +41,22 @@ def main() -> None:
     import jaxrl  # noqa: F401
 
     phase("import jax + jaxrl")
-    from jaxrl import evaluate
-    from jaxrl.benchmark import _preset_agent
-    from jaxrl.compilation import jit_light
-    from jaxrl.train import updates
+    from jaxrl.benchmark import _preset_agent, threshold_programs
 
     agent, _ = _preset_agent(args.algo, args.preset)
     phase("build the agent")
     key = jax.random.PRNGKey(0)
-    iterations = max(1, args.chunk // agent.steps_per_iteration)
-    init = jit_light(agent.init, same_numerics=True)
+    iterations, init, advance, score = threshold_programs(agent, args.chunk)
     lowered = init.lower(key)
     phase("trace init")
+    state_shape = jax.eval_shape(init, key)
     init = lowered.compile()
     phase("compile init")
-    state_shape = jax.eval_shape(agent.init, key)
-    lowered = jax.jit(lambda state: updates(agent, iterations)(state)[0], donate_argnums=0).lower(state_shape)
+    lowered = advance.lower(state_shape)
     phase("trace chunk")
     advance = lowered.compile()
     phase("compile chunk")
-    lowered = jit_light(lambda params, key: evaluate(agent, params, key, 10)[0].mean()).lower(
-        jax.eval_shape(agent.policy_params, state_shape), key)
+    lowered = score.lower(jax.eval_shape(agent.policy_params, state_shape), key)
     phase("trace evaluation")
     score = lowered.compile()
     phase("compile evaluation")
