@@ -680,15 +680,18 @@ RESULT_TABLES = [
     ("MinAtar: DQN, Rainbow, PQN (and PPO)",
      "python scripts/measure_presets.py --algo dqn --only Breakout-MinAtar SpaceInvaders-MinAtar "
      "Breakout-MinAtar-rainbow SpaceInvaders-MinAtar-rainbow; ... --algo pqn --only Breakout-MinAtar "
-     "SpaceInvaders-MinAtar; ... --algo ppo --only Breakout-MinAtar",
+     "SpaceInvaders-MinAtar; ... --algo ppo --only Breakout-MinAtar Breakout-MinAtar-10M",
      [("dqn", "Breakout-MinAtar"), ("dqn", "Breakout-MinAtar-rainbow"), ("pqn", "Breakout-MinAtar"),
-      ("ppo", "Breakout-MinAtar"), ("dqn", "SpaceInvaders-MinAtar"),
+      ("ppo", "Breakout-MinAtar"), ("ppo", "Breakout-MinAtar-10M"), ("dqn", "SpaceInvaders-MinAtar"),
       ("dqn", "SpaceInvaders-MinAtar-rainbow"), ("pqn", "SpaceInvaders-MinAtar")],
-     "learning curves only, no numbers: the MinAtar paper and README (Young & Tian, 2019: DQN "
+     "for PPO on Breakout-MinAtar, gymnax's README (1.0.1) lists a return of 28 for its "
+     "gymnax-blines PPO agent (the README line gives no step budget or evaluation protocol); "
+     "the Breakout-MinAtar-10M row is timed to it. Otherwise learning curves only, no numbers: "
+     "the MinAtar paper and README (Young & Tian, 2019: DQN "
      "and AC(lambda), each curve the mean of 30 runs, on the full 6-action set where gymnax uses "
      "each game's minimal set), Revisiting Rainbow (Obando-Ceron & Castro, 2021: DQN and "
      "Rainbow), PQN (Gallici et al., 2024) and pgx (Koyamada et al., 2023: PPO, 20M steps). We "
-     "found no published number for these games and budgets, and do not read one off a plot."),
+     "found no other published number for these games and budgets, and do not read one off a plot."),
     ("Brax locomotion: SAC, TD3, PPO (spring backend)",
      "python scripts/measure_presets.py --algo sac --only brax/hopper brax/halfcheetah brax/ant; "
      "the same with --algo td3 and --algo ppo",
@@ -698,6 +701,21 @@ RESULT_TABLES = [
      "versions of the same robots (different dynamics and rewards) reach returns in the "
      "thousands after 1M steps in the SAC and TD3 papers; ours are 20-50x shorter runs."),
 ]
+
+
+def _target_line(r: dict) -> str:
+    """When a preset timed to a published return first reached it (evaluations along the run,
+    the mean over seeds; wall seconds since the run started, compilation included)."""
+    head = (f"{r['algo']} {r['preset']}, timed to the published {r['target_return']:g} "
+            f"({r['evaluations']} evaluations along the run, mean over seeds): ")
+    best = r["best_evaluation"]
+    best_text = (f"best evaluation {best['mean_return']:.1f} at {best['env_steps']:,} env steps "
+                 f"({best['wall_seconds']:.0f} s)")
+    reached = r["target_reached"]
+    if reached is None:
+        return head + f"not reached; {best_text}."
+    return head + (f"first reached at {reached['env_steps']:,} env steps, {reached['wall_seconds']:.0f} s "
+                   f"after the run started, compilation included; {best_text}.")
 
 
 def _results_markdown(rows: list[dict]) -> list[str]:
@@ -719,6 +737,8 @@ def _results_markdown(rows: list[dict]) -> list[str]:
             lines.append(f"| {r['algo']} | {r['preset']} | {r['num_seeds']} | {r['env_steps']:,} | "
                          f"{r['mean_return']:.1f} ± {r['std_return']:.1f} | {per_seed} | "
                          f"{r['wall_seconds']:.0f} |")
+        lines += [""] + [_target_line(by_key[key]) for key in keys
+                         if by_key.get(key, {}).get("target_return") is not None]
         lines += ["", f"Published reference: {reference}", ""]
     return lines
 

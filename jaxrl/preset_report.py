@@ -5,6 +5,7 @@ measured returns that `jaxrl.presets` and the README quote. Run with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -12,22 +13,80 @@ import time
 from pathlib import Path
 
 import envs
-from jaxrl import algos, presets, run
+from jaxrl import algos, logs, presets, run
 from jaxrl import config as cfg
 
 
-def measure(preset: presets.Preset) -> dict:
+ROW_KEYS = ("num_seeds", "env_steps", "mean_return", "std_return", "min_return", "max_return",
+            "per_seed_return", "wall_seconds", "compile_seconds", "steps_per_second")
+
+
+def preset_config(preset: presets.Preset):
+    """The full algorithm config a preset trains with."""
     algo = algos.get(preset.algo)
-    config = cfg.apply_overrides(algo.Config(), {**preset.overrides, "total_steps": preset.total_steps})
+    return cfg.apply_overrides(algo.Config(), {**preset.overrides, "total_steps": preset.total_steps})
+
+
+def eval_every(preset: presets.Preset, steps_per_iteration: int) -> int:
+    """Iterations between evaluations when the preset is timed to a target return (about 20
+    evaluations per run), else 0 (only the final one)."""
+    if preset.target_return is None:
+        return 0
+    return max(preset.total_steps // steps_per_iteration // 20, 1)
+
+
+def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
+    """A results row from a finished run directory of `preset`: the final evaluation and, for
+    a preset with a `target_return`, the env steps and wall seconds (since `run` started,
+    compilation included) of the first evaluation whose mean over seeds reached it."""
+    logdir = Path(logdir)
+    summary = json.loads((logdir / "summary.json").read_text())
+    if not summary.get("completed", False):
+        raise ValueError(f"{logdir} holds an unfinished run; finish it with --resume {logdir}")
+    row = {"algo": preset.algo, "preset": preset.name, "env": preset.env,
+           **{k: summary[k] for k in ROW_KEYS}}
+    if preset.target_return is not None:
+        evaluations = summary.get("evaluations", [])
+        columns = logs.read_metrics(logdir / "metrics.csv")
+        wall_at = dict(zip(columns["iteration"].astype(int), columns["wall_seconds"]))
+        steps_per_iteration = summary["env_steps"] // max(int(columns["iteration"].max()), 1)
+        curve = [(e["iteration"] * steps_per_iteration, float(wall_at[e["iteration"]]), e["mean_return"])
+                 for e in evaluations]
+        curve.append((summary["env_steps"], summary["wall_seconds"], summary["mean_return"]))
+        reached = next(((steps, wall) for steps, wall, ret in curve if ret >= preset.target_return), None)
+        best = max(curve, key=lambda point: point[2])
+        row.update(target_return=preset.target_return, evaluations=len(curve),
+                   target_reached=None if reached is None else {"env_steps": reached[0],
+                                                                "wall_seconds": reached[1]},
+                   best_evaluation={"env_steps": best[0], "wall_seconds": best[1],
+                                    "mean_return": best[2]})
+    return row
+
+
+def measure(preset: presets.Preset) -> dict:
+    config = preset_config(preset)
     env, env_params = envs.make(preset.env, **preset.env_kwargs)
-    agent = algo.make(env, env_params, config)
+    agent = algos.get(preset.algo).make(env, env_params, config)
+    every = eval_every(preset, agent.steps_per_iteration)
     with tempfile.TemporaryDirectory() as logdir:
-        summary = run(agent, logdir=logdir, num_seeds=preset.num_seeds, progress=False,
-                      metadata={"preset": preset.name}).summary
-    return {"algo": preset.algo, "preset": preset.name, "env": preset.env,
-            **{k: summary[k] for k in ("num_seeds", "env_steps", "mean_return", "std_return",
-                                       "min_return", "max_return", "per_seed_return",
-                                       "wall_seconds", "compile_seconds", "steps_per_second")}}
+        run(agent, logdir=logdir, num_seeds=preset.num_seeds, progress=False, eval_every=every,
+            metadata={"preset": preset.name})
+        return row_from_run(Path(logdir), preset)
+
+
+def check_run_matches(logdir: Path, preset: presets.Preset) -> None:
+    """Refuse a run directory that did not train `preset` (algo, env, seeds, full config)."""
+    recorded = json.loads((Path(logdir) / "config.json").read_text())
+    expected = json.loads(json.dumps(dataclasses.asdict(preset_config(preset))))
+    differences = [f"{key}: run {recorded['config'].get(key)!r}, preset {value!r}"
+                   for key, value in expected.items() if recorded["config"].get(key) != value]
+    for key, value in (("algo", preset.algo), ("env", preset.env), ("num_seeds", preset.num_seeds),
+                       ("env_kwargs", preset.env_kwargs)):
+        if recorded.get(key) != value:
+            differences.append(f"{key}: run {recorded.get(key)!r}, preset {value!r}")
+    if differences:
+        raise ValueError(f"{logdir} did not train preset {preset.algo} {preset.name}: "
+                         + "; ".join(differences))
 
 
 def main(argv=None) -> int:
@@ -35,6 +94,9 @@ def main(argv=None) -> int:
     parser.add_argument("--algo", default=None)
     parser.add_argument("--only", nargs="*", default=None, help="preset names")
     parser.add_argument("--out", type=Path, default=Path("docs/presets.md"))
+    parser.add_argument("--from-run", type=Path, default=None, metavar="RUN_DIR",
+                        help="record the preset named by --only (one) from a finished run "
+                             "directory of it instead of training it again")
     args = parser.parse_args(argv)
     from jaxrl.train import enable_compilation_cache
 
@@ -44,9 +106,13 @@ def main(argv=None) -> int:
     results = []
     json_path = args.out.with_suffix(".json")
     previous = json.loads(json_path.read_text()) if json_path.exists() else []
+    if args.from_run is not None:
+        if len(chosen) != 1:
+            parser.error(f"--from-run records one preset; --algo/--only chose {len(chosen)}")
+        check_run_matches(args.from_run, chosen[0])
     for preset in chosen:
         print(f"{preset.algo} {preset.name} ...", file=sys.stderr, flush=True)
-        results.append(measure(preset))
+        results.append(row_from_run(args.from_run, preset) if args.from_run else measure(preset))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     merged = {(r["algo"], r["preset"]): r for r in previous}
     merged.update({(r["algo"], r["preset"]): r for r in results})
