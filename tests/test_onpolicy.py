@@ -89,6 +89,14 @@ def test_hide_velocity_observes_positions_only():
         envs.make("Breakout-MinAtar", hide_velocity=True)
 
 
+@pytest.mark.parametrize("module", [ppo, a2c, reinforce])
+def test_mlp_on_image_observations_is_rejected_before_compiling(module):
+    # Once it reached the env as a (num_envs, 10, 10) action batch and failed inside gymnax.
+    env, params = envs.make("Breakout-MinAtar")
+    with pytest.raises(cfg.ConfigError, match=r"network=.*flat observations.*\(10, 10, 4\)"):
+        module.make(env, params, module.Config(network="mlp"))
+
+
 def test_recurrent_minibatch_split_that_cuts_sequences_is_rejected():
     env, params = envs.make("CartPole-v1")
     with pytest.raises(ValueError, match="num_minibatches.*cut sequences"):
