@@ -706,8 +706,9 @@ RESULT_TABLES = [
 def _target_line(r: dict) -> str:
     """When a preset timed to a published return first reached it (evaluations along the run,
     the mean over seeds; wall seconds since the run started, compilation included)."""
+    where = f"; {r['measured_on']}" if r.get("measured_on") else ""
     head = (f"{r['algo']} {r['preset']}, timed to the published {r['target_return']:g} "
-            f"({r['evaluations']} evaluations along the run, mean over seeds): ")
+            f"({r['evaluations']} evaluations along the run, mean over seeds{where}): ")
     best = r["best_evaluation"]
     best_text = (f"best evaluation {best['mean_return']:.1f} at {best['env_steps']:,} env steps "
                  f"({best['wall_seconds']:.0f} s)")

@@ -35,6 +35,15 @@ def eval_every(preset: presets.Preset, steps_per_iteration: int) -> int:
     return max(preset.total_steps // steps_per_iteration // 20, 1)
 
 
+def _machine_name() -> str:
+    """This machine's CPU, e.g. "AMD EPYC (family 25 model 1), 2 cores" (timed rows are
+    recorded on the machine that ran them)."""
+    from jaxrl.benchmark import machine
+
+    m = machine()
+    return f"{m['cpu']}" + (f" ({m['cpu_id']})" if m.get("cpu_id") else "") + f", {m['cores']} cores"
+
+
 def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
     """A results row from a finished run directory of `preset`: the final evaluation and, for
     a preset with a `target_return`, the env steps and wall seconds (since `run` started,
@@ -45,6 +54,8 @@ def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
         raise ValueError(f"{logdir} holds an unfinished run; finish it with --resume {logdir}")
     row = {"algo": preset.algo, "preset": preset.name, "env": preset.env,
            **{k: summary[k] for k in ROW_KEYS}}
+    if preset.target_return is not None:
+        row["measured_on"] = _machine_name()
     if preset.target_return is not None:
         evaluations = summary.get("evaluations", [])
         columns = logs.read_metrics(logdir / "metrics.csv")
@@ -96,7 +107,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/presets.md"))
     parser.add_argument("--from-run", type=Path, default=None, metavar="RUN_DIR",
                         help="record the preset named by --only (one) from a finished run "
-                             "directory of it instead of training it again")
+                             "directory of it, trained on this machine, instead of training it again")
     args = parser.parse_args(argv)
     from jaxrl.train import enable_compilation_cache
 
