@@ -706,17 +706,18 @@ RESULT_TABLES = [
 def _target_line(r: dict) -> str:
     """When a preset timed to a published return first reached it (evaluations along the run,
     the mean over seeds; wall seconds since the run started, compilation included)."""
-    where = f"; {r['measured_on']}" if r.get("measured_on") else ""
+    where = f"; measured on {r['measured_on']}" if r.get("measured_on") else ""
     head = (f"{r['algo']} {r['preset']}, timed to the published {r['target_return']:g} "
             f"({r['evaluations']} evaluations along the run, mean over seeds{where}): ")
     best = r["best_evaluation"]
     best_text = (f"best evaluation {best['mean_return']:.1f} at {best['env_steps']:,} env steps "
                  f"({best['wall_seconds']:.0f} s)")
     reached = r["target_reached"]
+    run = f" Run: `{r['command']}`." if r.get("command") else ""
     if reached is None:
-        return head + f"not reached; {best_text}."
+        return head + f"not reached; {best_text}.{run}"
     return head + (f"first reached at {reached['env_steps']:,} env steps, {reached['wall_seconds']:.0f} s "
-                   f"after the run started, compilation included; {best_text}.")
+                   f"after the run started, compilation included; {best_text}.{run}")
 
 
 def _results_markdown(rows: list[dict]) -> list[str]:
@@ -738,9 +739,9 @@ def _results_markdown(rows: list[dict]) -> list[str]:
             lines.append(f"| {r['algo']} | {r['preset']} | {r['num_seeds']} | {r['env_steps']:,} | "
                          f"{r['mean_return']:.1f} ± {r['std_return']:.1f} | {per_seed} | "
                          f"{r['wall_seconds']:.0f} |")
-        lines += [""] + [_target_line(by_key[key]) for key in keys
-                         if by_key.get(key, {}).get("target_return") is not None]
-        lines += ["", f"Published reference: {reference}", ""]
+        targets = [_target_line(by_key[key]) for key in keys
+                   if by_key.get(key, {}).get("target_return") is not None]
+        lines += [""] + (targets + [""] if targets else []) + [f"Published reference: {reference}", ""]
     return lines
 
 

@@ -56,6 +56,9 @@ def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
            **{k: summary[k] for k in ROW_KEYS}}
     if preset.target_return is not None:
         row["measured_on"] = _machine_name()
+        command = json.loads((logdir / "config.json").read_text()).get("command")
+        if command:  # runs started from the command line record it
+            row["command"] = command
     if preset.target_return is not None:
         evaluations = summary.get("evaluations", [])
         columns = logs.read_metrics(logdir / "metrics.csv")
