@@ -208,10 +208,6 @@ def check_network(config, obs_shape) -> None:
     if config.network == "cnn":
         check(len(obs_shape) == 3, config, "network",
               f"the cnn needs image observations (H, W, C); this env's are {tuple(obs_shape)}")
-    if config.network == "mlp":
-        check(len(obs_shape) <= 1, config, "network",
-              f"the mlp takes flat observations; this env's have shape {tuple(obs_shape)}: use "
-              f"network=cnn (or auto) for images, or flatten them in the env")
 
 
 def check_action_space(config, space, allowed: tuple[str, ...]) -> None:

@@ -86,15 +86,20 @@ class MLP(nn.Module):
 
     Orthogonal initialisation with gain sqrt(2) and zero biases, as in the PPO
     implementation details literature; optional LayerNorm after each layer (PQN uses it).
+    `input_ndim > 1` flattens that many trailing input dims into the features first (an
+    MLP over images `(..., H, W, C)`: `input_ndim=3`).
     """
 
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "tanh"
     layer_norm: bool = False
+    input_ndim: int = 1
 
     @nn.compact
     def __call__(self, x):
         act = activation_fn(self.activation)
+        if self.input_ndim > 1:
+            x = x.reshape(x.shape[:x.ndim - self.input_ndim] + (-1,)).astype(jnp.float32)
         for size in self.hidden_sizes:
             x = nn.Dense(size, kernel_init=orthogonal(), bias_init=nn.initializers.zeros)(x)
             if self.layer_norm:
@@ -140,10 +145,12 @@ class MinAtarCNN(nn.Module):
         return MLP(self.hidden_sizes, self.activation, self.layer_norm)(x)
 
 
-def make_torso(kind: str, hidden_sizes: Sequence[int], activation: str, layer_norm: bool = False):
-    """`kind` is "mlp" or "cnn" (the MinAtar CNN)."""
+def make_torso(kind: str, hidden_sizes: Sequence[int], activation: str, layer_norm: bool = False,
+               obs_ndim: int = 1):
+    """`kind` is "mlp" or "cnn" (the MinAtar CNN). `obs_ndim`: the observations' number of
+    dims (the MLP flattens images)."""
     if kind == "mlp":
-        return MLP(tuple(hidden_sizes), activation, layer_norm)
+        return MLP(tuple(hidden_sizes), activation, layer_norm, input_ndim=obs_ndim)
     if kind == "cnn":
         return MinAtarCNN(tuple(hidden_sizes), activation, layer_norm=layer_norm)
     raise ValueError(f"Unknown network {kind!r}; choose 'mlp' or 'cnn'.")
@@ -207,11 +214,12 @@ class QNetwork(nn.Module):
     noisy: bool = False
     noisy_sigma: float = 0.5
     layer_norm: bool = False  # LayerNorm after each torso layer (PQN)
+    obs_ndim: int = 1  # dims of one observation (an MLP torso flattens images)
 
     @nn.compact
     def __call__(self, obs):
-        x = make_torso(self.torso, self.hidden_sizes, self.activation, self.layer_norm)(
-            obs.astype(jnp.float32))
+        x = make_torso(self.torso, self.hidden_sizes, self.activation, self.layer_norm,
+                       self.obs_ndim)(obs.astype(jnp.float32))
         if self.noisy:
             dense = lambda size: NoisyDense(size, self.noisy_sigma)  # noqa: E731
         else:
@@ -291,13 +299,15 @@ class ActorCritic(nn.Module):
     activation: str = "tanh"
     shared_torso: bool = False
     init_log_std: float = 0.0
+    obs_ndim: int = 1  # dims of one observation (an MLP torso flattens images)
 
     def setup(self):
-        self.actor_torso = make_torso(self.torso, self.hidden_sizes, self.activation)
+        self.actor_torso = make_torso(self.torso, self.hidden_sizes, self.activation,
+                                      obs_ndim=self.obs_ndim)
         self.critic_torso = (
             self.actor_torso
             if self.shared_torso
-            else make_torso(self.torso, self.hidden_sizes, self.activation)
+            else make_torso(self.torso, self.hidden_sizes, self.activation, obs_ndim=self.obs_ndim)
         )
         self.policy_head, self.value_head = policy_and_value_heads(self.action_dim)
         self.log_std = None if self.discrete else self.param(
@@ -326,6 +336,7 @@ def build_actor_critic(obs_shape, action_space, network: str = "auto", hidden_si
         discrete=discrete, torso=torso, hidden_sizes=tuple(hidden_sizes),
         activation="relu" if torso == "cnn" and activation == "tanh" else activation,
         shared_torso=shared_torso or torso == "cnn", init_log_std=init_log_std,
+        obs_ndim=len(obs_shape),
     )
 
 
@@ -365,10 +376,11 @@ class RecurrentActorCritic(nn.Module):
     activation: str = "tanh"
     rnn_size: int = 64
     init_log_std: float = 0.0
+    obs_ndim: int = 1  # dims of one observation (the MLP torso flattens images)
 
     def setup(self):
         def core():
-            return MLP(self.hidden_sizes, self.activation), nn.GRUCell(
+            return MLP(self.hidden_sizes, self.activation, input_ndim=self.obs_ndim), nn.GRUCell(
                 self.rnn_size, kernel_init=nn.initializers.lecun_normal(),
                 recurrent_kernel_init=orthogonal(1.0))
 

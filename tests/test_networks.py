@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl.networks import MLP, ActorCritic, MinAtarCNN, extract_patches
+from jaxrl.networks import MLP, ActorCritic, MinAtarCNN, QNetwork, extract_patches
 
 
 def test_patch_convolution_equals_lax_conv():
@@ -55,3 +55,18 @@ def test_orthogonal_initialiser_is_orthogonal_and_scaled():
     assert abs(float(qs.mean())) < 0.01
     np.testing.assert_allclose(float((qs ** 2).mean()), 1 / 8, rtol=0.02)
     assert abs(float(qs[:, 0, 0].mean())) < 0.03  # no sign bias on the diagonal
+
+
+def test_mlp_flattens_image_observations():
+    # An MLP over MinAtar images (bool (..., 10, 10, 4)) sees the 400 flattened features.
+    images = jax.random.bernoulli(jax.random.PRNGKey(0), 0.3, (2, 5, 10, 10, 4))
+    on_images = MLP((16,), "relu", input_ndim=3)
+    on_flat = MLP((16,), "relu")
+    params = on_images.init(jax.random.PRNGKey(1), images)
+    out = on_images.apply(params, images)
+    assert out.shape == (2, 5, 16)
+    np.testing.assert_allclose(out, on_flat.apply(params, images.reshape(2, 5, 400).astype(jnp.float32)))
+    # The Q-network's MLP torso (DQN, PQN with network=mlp) does the same.
+    q_net = QNetwork(3, "mlp", (16,), obs_ndim=3)
+    q_params = q_net.init(jax.random.PRNGKey(2), images)
+    assert q_net.apply(q_params, images).shape == (2, 5, 3)

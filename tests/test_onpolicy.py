@@ -89,12 +89,21 @@ def test_hide_velocity_observes_positions_only():
         envs.make("Breakout-MinAtar", hide_velocity=True)
 
 
-@pytest.mark.parametrize("module", [ppo, a2c, reinforce])
-def test_mlp_on_image_observations_is_rejected_before_compiling(module):
-    # Once it reached the env as a (num_envs, 10, 10) action batch and failed inside gymnax.
+def test_mlp_trains_on_flattened_image_observations():
+    # network=mlp on MinAtar flattens each (10, 10, 4) image into 400 features; it used to
+    # reach gymnax as a per-pixel action batch and fail an assertion there.
     env, params = envs.make("Breakout-MinAtar")
-    with pytest.raises(cfg.ConfigError, match=r"network=.*flat observations.*\(10, 10, 4\)"):
-        module.make(env, params, module.Config(network="mlp"))
+    agent = ppo.make(env, params, ppo.PPOConfig(network="mlp", hidden_sizes=(16,), total_steps=64,
+                                                num_envs=2, num_steps=8, num_minibatches=2,
+                                                update_epochs=1))
+    state = agent.init(jax.random.PRNGKey(0))
+    first = jax.tree.leaves(state.params)
+    state, metrics = jax.jit(agent.update)(state)
+    assert all(np.isfinite(float(v)) for v in jax.tree.leaves(metrics))
+    assert any(not np.array_equal(a, b) for a, b in zip(first, jax.tree.leaves(state.params)))
+    obs, _ = env.reset(jax.random.PRNGKey(1), params)
+    action = agent.act(agent.policy_params(state), obs, jax.random.PRNGKey(2), deterministic=True)
+    assert action.shape == () and 0 <= int(action) < 3
 
 
 def test_recurrent_minibatch_split_that_cuts_sequences_is_rejected():

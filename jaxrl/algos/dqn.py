@@ -226,7 +226,8 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
     torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
     atoms = config.num_atoms if config.distributional else 1
     network = QNetwork(num_actions, torso, tuple(config.hidden_sizes), config.activation,
-                       config.dueling, atoms, config.noisy, config.noisy_sigma)
+                       config.dueling, atoms, config.noisy, config.noisy_sigma,
+                       obs_ndim=len(obs_shape))
     steps_per_iteration = config.num_envs * config.num_steps
     # Envs with an action mask (e.g. fab/...): masked actions are never chosen, and targets
     # bootstrap from the best allowed action of the next observation. Masks are recomputed

@@ -149,7 +149,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         network = RecurrentActorCritic(
             action_dim=action_dim, discrete=discrete, hidden_sizes=config.hidden_sizes,
             activation=config.activation, rnn_size=config.rnn_size,
-            init_log_std=config.init_log_std,
+            init_log_std=config.init_log_std, obs_ndim=len(obs_shape),
         )
     else:
         network = build_actor_critic(obs_shape, action_space, config.network, config.hidden_sizes,

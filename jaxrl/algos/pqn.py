@@ -108,7 +108,7 @@ def make(env, env_params, config: PQNConfig = PQNConfig()) -> Agent:
     num_actions = int(env.action_space(env_params).n)
     torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
     network = QNetwork(num_actions, torso, tuple(config.hidden_sizes), config.activation,
-                       layer_norm=config.layer_norm)
+                       layer_norm=config.layer_norm, obs_ndim=len(obs_shape))
     steps_per_iteration = config.num_envs * config.num_steps
     num_iterations = config.total_steps // steps_per_iteration
     # Envs with an action mask (e.g. fab/...): masked actions are never chosen, and the
