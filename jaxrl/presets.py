@@ -35,9 +35,16 @@ _REFERENCE = dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
                   gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
                   anneal_lr=True)
 
-# PPO with the MinAtar CNN (3x3x16 convolution, 128 dense).
+# PPO on MinAtar: separate 256-256 ReLU MLPs for actor and critic over the flattened image.
+# With the MinAtar CNN (3x3x16 convolution, 128 dense, shared by actor and critic) and
+# otherwise these settings, Breakout-MinAtar stalls at a return of 6-7 from ~500k steps to
+# 10M (2 seeds x 10M: 7.4). One seed each, 1M-1.5M steps, family-25 EPYC: the CNN with
+# learning rate 2.5e-4, entropy 0.03, separate torsos, no gradient clipping or a 256-256
+# dense part all stayed at 6-8; a 64-64 tanh MLP at 6.0; the 256-256 ReLU MLP reached 14
+# by 1.5M and was still climbing.
 _MINATAR_PPO = dict(num_envs=64, num_steps=128, num_minibatches=8, update_epochs=4,
-                    hidden_sizes=(128,), learning_rate=5e-4, ent_coef=0.01, gamma=0.99,
+                    network="mlp", hidden_sizes=(256, 256), activation="relu",
+                    learning_rate=5e-4, ent_coef=0.01, gamma=0.99,
                     gae_lambda=0.95, clip_eps=0.2, max_grad_norm=0.5, anneal_lr=True)
 
 _PRESETS: list[Preset] = [
@@ -67,7 +74,7 @@ _PRESETS: list[Preset] = [
     ),
     Preset(
         name="Breakout-MinAtar", algo="ppo", env="Breakout-MinAtar",
-        # The MinAtar CNN; a CPU-sized budget (MinAtar results are usually quoted at 10M steps).
+        # A CPU-sized budget (MinAtar results are usually quoted at 10M steps).
         overrides=_MINATAR_PPO,
         total_steps=1_000_000, num_seeds=2,
     ),
