@@ -59,7 +59,6 @@ def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
         command = json.loads((logdir / "config.json").read_text()).get("command")
         if command:  # runs started from the command line record it
             row["command"] = command
-    if preset.target_return is not None:
         evaluations = summary.get("evaluations", [])
         columns = logs.read_metrics(logdir / "metrics.csv")
         wall_at = dict(zip(columns["iteration"].astype(int), columns["wall_seconds"]))
