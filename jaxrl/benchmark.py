@@ -178,14 +178,10 @@ def time_ours_cold(total_steps: int) -> dict:
 def _preset_agent(algo_name: str, preset_name: str, overrides=None):
     import envs
     from jaxrl import algos, presets
-    from jaxrl import config as cfg
 
     preset = presets.get(algo_name, preset_name)
-    algo = algos.get(algo_name)
-    config = cfg.apply_overrides(algo.Config(), {**preset.overrides, "total_steps": preset.total_steps,
-                                                 **(overrides or {})})
     env, env_params = envs.make(preset.env, **preset.env_kwargs)
-    return algo.make(env, env_params, config), preset
+    return algos.get(algo_name).make(env, env_params, preset.config(**(overrides or {}))), preset
 
 
 def threshold_programs(agent, eval_every: int, eval_episodes: int = 10):
@@ -851,9 +847,14 @@ def _ppo_markdown(results: dict) -> list[str]:
 SECTION_KEYS = {"ppo": "ours_cold", "thresholds": "thresholds", "limits": "limits", "scaling": "scaling"}
 
 
-def _machine_line(m: dict, date: str) -> str:
+def machine_name(m: dict) -> str:
+    """`machine()`'s CPU and core count, e.g. "AMD EPYC (family 25 model 1, no AVX-512), 2 cores"."""
     cpu = f"{m['cpu']} ({m['cpu_id']})" if m.get("cpu_id") else m["cpu"]
-    return (f"{cpu}, {m['cores']} cores, {m['platform']}; Python {m['python']}, "
+    return f"{cpu}, {m['cores']} cores"
+
+
+def _machine_line(m: dict, date: str) -> str:
+    return (f"{machine_name(m)}, {m['platform']}; Python {m['python']}, "
             f"jax {m['jax']} on `{m['device']}`. Date: {date}.")
 
 

@@ -14,17 +14,11 @@ from pathlib import Path
 
 import envs
 from jaxrl import algos, logs, presets, run
-from jaxrl import config as cfg
+from jaxrl.benchmark import machine, machine_name
 
 
 ROW_KEYS = ("num_seeds", "env_steps", "mean_return", "std_return", "min_return", "max_return",
             "per_seed_return", "wall_seconds", "compile_seconds", "steps_per_second")
-
-
-def preset_config(preset: presets.Preset):
-    """The full algorithm config a preset trains with."""
-    algo = algos.get(preset.algo)
-    return cfg.apply_overrides(algo.Config(), {**preset.overrides, "total_steps": preset.total_steps})
 
 
 def eval_every(preset: presets.Preset, steps_per_iteration: int) -> int:
@@ -33,15 +27,6 @@ def eval_every(preset: presets.Preset, steps_per_iteration: int) -> int:
     if preset.target_return is None:
         return 0
     return max(preset.total_steps // steps_per_iteration // 20, 1)
-
-
-def _machine_name() -> str:
-    """This machine's CPU, e.g. "AMD EPYC (family 25 model 1), 2 cores" (timed rows are
-    recorded on the machine that ran them)."""
-    from jaxrl.benchmark import machine
-
-    m = machine()
-    return f"{m['cpu']}" + (f" ({m['cpu_id']})" if m.get("cpu_id") else "") + f", {m['cores']} cores"
 
 
 def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
@@ -55,7 +40,7 @@ def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
     row = {"algo": preset.algo, "preset": preset.name, "env": preset.env,
            **{k: summary[k] for k in ROW_KEYS}}
     if preset.target_return is not None:
-        row["measured_on"] = _machine_name()
+        row["measured_on"] = machine_name(machine())  # timed rows: the machine that ran them
         command = json.loads((logdir / "config.json").read_text()).get("command")
         if command:  # runs started from the command line record it
             row["command"] = command
@@ -77,7 +62,7 @@ def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
 
 
 def measure(preset: presets.Preset) -> dict:
-    config = preset_config(preset)
+    config = preset.config()
     env, env_params = envs.make(preset.env, **preset.env_kwargs)
     agent = algos.get(preset.algo).make(env, env_params, config)
     every = eval_every(preset, agent.steps_per_iteration)
@@ -90,7 +75,7 @@ def measure(preset: presets.Preset) -> dict:
 def check_run_matches(logdir: Path, preset: presets.Preset) -> None:
     """Refuse a run directory that did not train `preset` (algo, env, seeds, full config)."""
     recorded = json.loads((Path(logdir) / "config.json").read_text())
-    expected = json.loads(json.dumps(dataclasses.asdict(preset_config(preset))))
+    expected = json.loads(json.dumps(dataclasses.asdict(preset.config())))
     differences = [f"{key}: run {recorded['config'].get(key)!r}, preset {value!r}"
                    for key, value in expected.items() if recorded["config"].get(key) != value]
     for key, value in (("algo", preset.algo), ("env", preset.env), ("num_seeds", preset.num_seeds),

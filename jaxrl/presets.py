@@ -28,6 +28,14 @@ class Preset:
     # about 20 times along the run and records when the mean over seeds first reaches it.
     target_return: float | None = None
 
+    def config(self, **overrides):
+        """The full algorithm config this preset trains with (`overrides` applied last)."""
+        from jaxrl import algos
+        from jaxrl import config as cfg
+
+        return cfg.apply_overrides(algos.get(self.algo).Config(),
+                                   {**self.overrides, "total_steps": self.total_steps, **overrides})
+
 
 
 _REFERENCE = dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,

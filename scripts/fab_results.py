@@ -29,7 +29,6 @@ sys.path.insert(0, str(ROOT))
 import envs  # noqa: E402
 from envs.fab import RULES, rule_policy  # noqa: E402
 from envs.fab.evaluate import rollout_episodes  # noqa: E402
-from jaxrl import config as cfg  # noqa: E402
 from jaxrl import presets, train  # noqa: E402
 from jaxrl.algos import ppo  # noqa: E402
 from jaxrl.train import enable_compilation_cache  # noqa: E402
@@ -63,7 +62,7 @@ def main(argv=None):
     total_steps = args.total_steps or preset.total_steps
     num_seeds = args.num_seeds or preset.num_seeds
     env, params = envs.make(args.env, **preset.env_kwargs)
-    config = cfg.apply_overrides(ppo.PPOConfig(), {**preset.overrides, "total_steps": total_steps})
+    config = preset.config(total_steps=total_steps)
     agent = ppo.make(env, params, config)
     iterations = total_steps // agent.steps_per_iteration
     train_keys = jax.random.split(jax.random.PRNGKey(args.seed), num_seeds)

@@ -34,9 +34,7 @@ def _fake_run(tmp_path, preset, evaluations, final_return, config_changes=None):
     import dataclasses
     import json
 
-    from jaxrl import preset_report
-
-    config = dataclasses.asdict(preset_report.preset_config(preset))
+    config = dataclasses.asdict(preset.config())
     config.update(config_changes or {})
     (tmp_path / "config.json").write_text(json.dumps(
         {"algo": preset.algo, "env": preset.env, "config": config, "num_seeds": preset.num_seeds,
