@@ -11,6 +11,10 @@ state, metrics = jax.jit(train(agent, num_iterations=100))(jax.random.PRNGKey(0)
 ```
 """
 
+from jaxrl import native
+
+native.install()  # jax.random's hash as one native call on CPU: same bits, faster compiles
+
 from jaxrl.agent import Agent
 from jaxrl.evaluation import evaluate
 from jaxrl.returns import discounted_returns, gae, td_errors

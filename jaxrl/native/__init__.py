@@ -1,0 +1,155 @@
+"""A native CPU kernel for the hash behind `jax.random`, for faster compiles.
+
+Every `jax.random` call (split, fold_in, bits, uniform, normal, permutation ...) hashes its
+key with threefry2x32. On CPU, jax lowers that hash to a rolled 5-iteration loop, and
+XLA:CPU spends 0.3-0.5 s compiling each such loop: most of an `agent.init`'s compile time
+(PPO's holds 14 of them) and a large part of a short run's cold start
+(docs/optimisation.md has the measurements). Here the hash is instead one XLA custom call
+to a 40-line C function (`threefry2x32.c`, built once per machine with the system C
+compiler against jaxlib's FFI header and cached), which costs nothing to compile.
+
+The hash is integer arithmetic, so every program computes bit for bit what it computes with
+jax's lowering (tests/test_native.py). `import jaxrl` installs it for the CPU platform;
+`JAXRL_NATIVE_THREEFRY=0` (or `disable()`) keeps jax's lowering, as does a machine without a
+C compiler (one warning, then jax's lowering). GPU and TPU lowerings are untouched.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import jax
+
+SOURCE = Path(__file__).with_name("threefry2x32.c")
+TARGET_NAME = "jaxrl_threefry2x32"
+DEFAULT_BUILD_DIR = os.path.join(os.path.expanduser("~"), ".cache", "jaxrl", "native")
+
+log = logging.getLogger(__name__)
+
+# Process-wide switches of the lowering rule (read when a program is lowered).
+_enabled = os.environ.get("JAXRL_NATIVE_THREEFRY", "1") not in ("0", "false", "False", "")
+_library: ctypes.CDLL | None = None
+_failed = False
+_installed = False
+
+
+class NativeBuildError(RuntimeError):
+    pass
+
+
+def build(build_dir: str | os.PathLike | None = None) -> Path:
+    """Compile threefry2x32.c into a shared library (once per source, jaxlib version and
+    machine; later calls return the cached file) and return its path.
+
+    The directory is `build_dir`, `$JAXRL_NATIVE_DIR` or ~/.cache/jaxrl/native. The compiler
+    is `$CC` or `cc`. Raises `NativeBuildError` naming the command when it fails.
+    """
+    import jaxlib
+
+    build_dir = Path(build_dir or os.environ.get("JAXRL_NATIVE_DIR") or DEFAULT_BUILD_DIR)
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise NativeBuildError("no C compiler found (set $CC, or install gcc)")
+    tag = hashlib.sha256(SOURCE.read_bytes() + jaxlib.__version__.encode()
+                         + os.uname().machine.encode() + compiler.encode()).hexdigest()[:16]
+    path = build_dir / f"threefry2x32-{tag}.so"
+    if path.exists():
+        return path
+    build_dir.mkdir(parents=True, exist_ok=True)
+    # Build under a temporary name and rename: concurrent builders never see half a file.
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=build_dir)
+    os.close(fd)
+    command = [compiler, "-O3", "-std=c11", "-shared", "-fPIC", "-I", jax.ffi.include_dir(),
+               str(SOURCE), "-o", tmp]
+    try:
+        try:
+            out = subprocess.run(command, check=False, capture_output=True, text=True)
+        except OSError as e:
+            raise NativeBuildError(f"`{' '.join(command)}` could not run: {e}") from e
+        if out.returncode != 0:
+            raise NativeBuildError(f"`{' '.join(command)}` failed:\n{out.stderr[-2000:]}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _load() -> bool:
+    """Build (if needed), load and register the kernel once; False if that failed."""
+    global _library, _failed
+    if _library is None and not _failed:
+        try:
+            library = ctypes.cdll.LoadLibrary(str(build()))
+            jax.ffi.register_ffi_target(TARGET_NAME, jax.ffi.pycapsule(library.jaxrl_threefry2x32),
+                                        platform="cpu")
+            # Elementwise, so XLA may split it along the leading (seed) axis of sharded programs.
+            jax.ffi.register_ffi_target_as_batch_partitionable(TARGET_NAME)
+            _library = library
+        except Exception as e:  # noqa: BLE001 - any failure means: keep jax's lowering
+            _failed = True
+            warnings.warn(f"jaxrl: native threefry kernel unavailable, using jax's lowering "
+                          f"(compiles slower, same results): {e}", RuntimeWarning, stacklevel=2)
+    return _library is not None
+
+
+def enabled() -> bool:
+    """Whether programs lowered from now on use the native kernel (when it builds)."""
+    return _enabled and _installed
+
+
+def enable() -> None:
+    """Lower threefry2x32 to the native kernel on CPU (the default after `import jaxrl`)."""
+    global _enabled
+    _enabled = True
+    install()
+
+
+def disable() -> None:
+    """Lower threefry2x32 as jax does, for programs lowered from now on."""
+    global _enabled
+    _enabled = False
+
+
+def install() -> None:
+    """Register the CPU lowering rule (idempotent; `import jaxrl` calls it). The rule picks
+    the native kernel or jax's own lowering each time a program is lowered."""
+    global _installed
+    if _installed:
+        return
+    from jax._src.interpreters import mlir
+    from jax._src.random import threefry2x32 as jax_threefry
+
+    jax_rule = jax_threefry._threefry2x32_cpu_lowering_rule
+    native_rule = jax.ffi.ffi_lowering(TARGET_NAME)
+
+    def lowering(ctx, key0, key1, count0, count1):
+        if not _enabled or not _load():
+            return jax_rule(ctx, key0, key1, count0, count1)
+        aval_out = ctx.avals_out[0]
+        if 0 in aval_out.shape:
+            zeros = mlir.full_like_aval(ctx, 0, aval_out)
+            return [zeros, zeros]
+        # The kernel takes four buffers of the output's shape (the primitive broadcasts).
+        rank = len(aval_out.shape)
+        operands = [mlir.broadcast_in_dim(ctx, x, aval_out,
+                                          broadcast_dimensions=range(rank - len(aval.shape), rank))
+                    for x, aval in zip((key0, key1, count0, count1), ctx.avals_in)]
+        return native_rule(ctx.replace(avals_in=(aval_out,) * 4), *operands)
+
+    mlir.register_lowering(jax_threefry.threefry2x32_p, lowering, platform="cpu")
+    _installed = True
+    log.debug("native threefry2x32 lowering installed (enabled=%s)", _enabled)
+
+
+if sys.platform == "win32":  # the build above assumes a POSIX C toolchain
+    _enabled = False

@@ -1,0 +1,90 @@
+"""The native threefry2x32 kernel computes jax's bits exactly, in every program shape."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrl import native
+
+
+def _random_ops(key):
+    """One of each way our code draws randomness (split, fold_in, bits, floats, ints,
+    permutations, vmapped keys, an empty draw)."""
+    keys = jax.random.split(key, 4)
+    return {
+        "split": jax.random.key_data(jax.random.split(jax.random.fold_in(key, 7), (2, 3))),
+        "bits": jax.random.bits(keys[0], (33, 5)),
+        "normal": jax.random.normal(keys[1], (4, 64)),
+        "uniform_vmapped": jax.vmap(lambda k: jax.random.uniform(k, (3,)))(keys),
+        "randint": jax.random.randint(keys[2], (17,), 0, 1000),
+        "permutation": jax.random.permutation(keys[3], 100),
+        "categorical": jax.random.categorical(key, jnp.zeros((8, 6))),
+        "empty": jax.random.bits(key, (0, 3)),
+    }
+
+
+def _compiled_bits(enabled: bool, key):
+    """Lower `_random_ops` afresh (a new function, so no cached lowering is reused) with the
+    native kernel on or off; return its HLO text and outputs."""
+    (native.enable if enabled else native.disable)()
+    try:
+        jitted = jax.jit(lambda k: _random_ops(k))
+        lowered = jitted.lower(key)
+        return lowered.as_text(), lowered.compile()(key)
+    finally:
+        native.enable()
+
+
+def test_native_kernel_matches_jax_lowering_bit_for_bit():
+    key = jax.random.PRNGKey(42)
+    hlo_native, out_native = _compiled_bits(True, key)
+    hlo_jax, out_jax = _compiled_bits(False, key)
+    assert native.TARGET_NAME in hlo_native
+    assert native.TARGET_NAME not in hlo_jax
+    for name in out_jax:
+        a, b = np.asarray(out_native[name]), np.asarray(out_jax[name])
+        assert a.shape == b.shape and a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_native_kernel_matches_jax_under_vmap_of_seeds():
+    def draw(seed):
+        return jax.random.normal(jax.random.PRNGKey(seed), (5,))
+
+    seeds = jnp.arange(6)
+    native.disable()
+    try:
+        expected = jax.jit(jax.vmap(lambda s: draw(s)))(seeds)
+    finally:
+        native.enable()
+    np.testing.assert_array_equal(jax.jit(jax.vmap(draw))(seeds), expected)
+
+
+def test_agent_init_is_bit_identical_with_native_kernel():
+    import envs
+    from jaxrl.algos import ppo
+
+    env, env_params = envs.make("CartPole-v1")
+    agent = ppo.make(env, env_params, ppo.PPOConfig(num_envs=4, num_steps=8, total_steps=64))
+    key = jax.random.PRNGKey(0)
+    native.disable()
+    try:
+        expected = jax.jit(lambda k: agent.init(k))(key)
+    finally:
+        native.enable()
+    got = jax.jit(lambda k: agent.init(k))(key)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_build_is_cached_and_reports_a_missing_compiler(tmp_path, monkeypatch):
+    first = native.build(tmp_path)
+    assert first.exists() and first.parent == tmp_path
+    mtime = first.stat().st_mtime_ns
+    assert native.build(tmp_path) == first and first.stat().st_mtime_ns == mtime
+    assert not [p for p in tmp_path.iterdir() if p != first]  # no temporary files left behind
+
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    with pytest.raises(native.NativeBuildError, match="no-such-compiler"):
+        native.build(tmp_path / "other")
