@@ -297,6 +297,7 @@ def test_ppo_policy_distribution_zeroes_masked_logits():
     assert np.isfinite(float(dist.entropy())) and float(dist.entropy()) <= np.log(2) + 1e-5
 
 
+@pytest.mark.slow
 def test_ppo_learns_to_beat_random_and_fifo_on_the_small_fab():
     from jaxrl import presets, train
     from jaxrl import config as cfg
