@@ -88,3 +88,28 @@ def test_build_is_cached_and_reports_a_missing_compiler(tmp_path, monkeypatch):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
     with pytest.raises(native.NativeBuildError, match="no-such-compiler"):
         native.build(tmp_path / "other")
+
+
+def test_without_a_compiler_programs_fall_back_to_jax_lowering_with_one_warning(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import warnings, jax, numpy as np\n"
+            "import jaxrl\n"
+            "from jaxrl import native\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    a = jax.jit(lambda k: jax.random.bits(k, (5,)))(jax.random.PRNGKey(1))\n"
+            "    b = jax.jit(lambda k: jax.random.normal(k, (5,)))(jax.random.PRNGKey(1))\n"
+            "native.disable()\n"
+            "c = jax.jit(lambda k: jax.random.bits(k, (5,)) + 0)(jax.random.PRNGKey(1))\n"
+            "assert (np.asarray(a) == np.asarray(c)).all()\n"
+            "messages = [str(w.message) for w in caught if 'native threefry' in str(w.message)]\n"
+            "assert len(messages) == 1, messages\n"
+            "print(messages[0])\n")
+    env = {**os.environ, "CC": str(tmp_path / "no-such-compiler"), "JAXRL_NATIVE_DIR": str(tmp_path),
+           "JAX_PLATFORMS": "cpu", "JAX_ENABLE_COMPILATION_CACHE": "false"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "no-such-compiler" in out.stdout

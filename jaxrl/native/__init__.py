@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -40,6 +41,7 @@ _enabled = os.environ.get("JAXRL_NATIVE_THREEFRY", "1") not in ("0", "false", "F
 _library: ctypes.CDLL | None = None
 _failed = False
 _installed = False
+_load_lock = threading.Lock()  # programs may be lowered from several threads
 
 
 class NativeBuildError(RuntimeError):
@@ -86,20 +88,25 @@ def build(build_dir: str | os.PathLike | None = None) -> Path:
 
 def _load() -> bool:
     """Build (if needed), load and register the kernel once; False if that failed."""
-    global _library, _failed
-    if _library is None and not _failed:
-        try:
-            library = ctypes.cdll.LoadLibrary(str(build()))
-            jax.ffi.register_ffi_target(TARGET_NAME, jax.ffi.pycapsule(library.jaxrl_threefry2x32),
-                                        platform="cpu")
-            # Elementwise, so XLA may split it along the leading (seed) axis of sharded programs.
-            jax.ffi.register_ffi_target_as_batch_partitionable(TARGET_NAME)
-            _library = library
-        except Exception as e:  # noqa: BLE001 - any failure means: keep jax's lowering
-            _failed = True
-            warnings.warn(f"jaxrl: native threefry kernel unavailable, using jax's lowering "
-                          f"(compiles slower, same results): {e}", RuntimeWarning, stacklevel=2)
+    with _load_lock:
+        if _library is None and not _failed:
+            _build_and_register()
     return _library is not None
+
+
+def _build_and_register() -> None:
+    global _library, _failed
+    try:
+        library = ctypes.cdll.LoadLibrary(str(build()))
+        jax.ffi.register_ffi_target(TARGET_NAME, jax.ffi.pycapsule(library.jaxrl_threefry2x32),
+                                    platform="cpu")
+        # Elementwise, so XLA may split it along the leading (seed) axis of sharded programs.
+        jax.ffi.register_ffi_target_as_batch_partitionable(TARGET_NAME)
+        _library = library
+    except Exception as e:  # noqa: BLE001 - any failure means: keep jax's lowering
+        _failed = True
+        warnings.warn(f"jaxrl: native threefry kernel unavailable, using jax's lowering "
+                      f"(compiles slower, same results): {e}", RuntimeWarning, stacklevel=3)
 
 
 def enabled() -> bool:
