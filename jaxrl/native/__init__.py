@@ -6,7 +6,7 @@ XLA:CPU spends 0.3-0.5 s compiling each such loop: most of an `agent.init`'s com
 (PPO's holds 14 of them) and a large part of a short run's cold start
 (docs/optimisation.md has the measurements). Here the hash is instead one XLA custom call
 to a 40-line C function (`threefry2x32.c`, built once per machine with the system C
-compiler against jaxlib's FFI header and cached), which costs nothing to compile.
+compiler against jaxlib's FFI header and cached), which XLA compiles as a plain call.
 
 The hash is integer arithmetic, so every program computes bit for bit what it computes with
 jax's lowering (tests/test_native.py). `import jaxrl` installs it for the CPU platform;
@@ -45,7 +45,7 @@ _load_lock = threading.Lock()  # programs may be lowered from several threads
 
 
 class NativeBuildError(RuntimeError):
-    pass
+    """The kernel could not be built here (no compiler, or it failed): jax's lowering is used."""
 
 
 def build(build_dir: str | os.PathLike | None = None) -> Path:
