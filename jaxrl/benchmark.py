@@ -14,7 +14,7 @@ Sections (`--only NAME` runs one and keeps the others' figures from the JSON fil
   CartPole-v1, Breakout-MinAtar and brax/halfcheetah.
 
 `--quick` shrinks every section (100k PPO steps, seeds 1 and 4, one seed per threshold case,
-shorter identical-hyperparameter runs, up to 256 envs) for a smoke run.
+identical-hyperparameter runs at a fifth of their steps, up to 256 envs) for a smoke run.
 
 Reference config: 4 envs x 128 steps, 500k env steps, 4 epochs x 4 minibatches, 64-64 tanh,
 lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), entropy 0.01.
@@ -972,7 +972,7 @@ def main(argv=None) -> int:
             results[peer] = time_peer_ppo(peer, python, args.total_steps)
     if "thresholds" in sections:
         results["thresholds"] = run_thresholds(peer_pythons, seeds=(0,) if args.quick else (0, 1, 2),
-                                               identical_scale=0.4 if args.quick else 1.0)
+                                               identical_scale=0.2 if args.quick else 1.0)
     if "limits" in sections:
         print("matmul peak, bandwidth and the updates' GFLOP/s ...", file=sys.stderr)
         results["limits"] = run_limits(results.get("seeds"), results.get("seeds_devices"))
