@@ -132,11 +132,7 @@ def prepare_training(args: argparse.Namespace):
         raise CLIError(str(error)) from None
 
     try:
-        config = algo.Config()
-        if preset is not None:
-            config = cfg.apply_overrides(config, preset.overrides)
-        if preset is not None:
-            config = cfg.apply_overrides(config, {"total_steps": preset.total_steps})
+        config = preset.config() if preset is not None else algo.Config()
         if args.total_steps is not None:
             config = cfg.apply_overrides(config, {"total_steps": args.total_steps})
         config = cfg.apply_overrides(config, cfg.parse_set_arguments(args.overrides))

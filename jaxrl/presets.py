@@ -37,7 +37,6 @@ class Preset:
                                    {**self.overrides, "total_steps": self.total_steps, **overrides})
 
 
-
 _REFERENCE = dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
                   hidden_sizes=(64, 64), activation="tanh", learning_rate=2.5e-4, gamma=0.99,
                   gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,

@@ -105,7 +105,6 @@ def main(argv=None):
         rows.append(row)
     best_rule = min((r for r in rows if r["policy"] not in ("PPO", "random")),
                     key=lambda r: r["total_cost"][0])
-    ppo_row = rows[0]
     diff_best = mean_ci(results[best_rule["policy"]]["total_cost"] - results["PPO"]["total_cost"])
 
     command = f"python scripts/fab_results.py --env {args.env}" + (

@@ -10,7 +10,6 @@ import pytest
 
 import envs
 import jaxrl
-from jaxrl import config as cfg
 from jaxrl import train
 from jaxrl.algos import dqn
 from jaxrl.config import ConfigError
@@ -283,9 +282,7 @@ def test_double_dueling_dqn_solves_cartpole(tmp_path):
     # there: 425.4, target copies every 250 steps: 334.0). With 4 gradient steps, on the
     # family 25: 500 on all 4 seeds for root seeds 0 and 1.
     preset = presets.get("dqn", "CartPole-v1")
-    config = cfg.apply_overrides(dqn.DQNConfig(), {**preset.overrides, "dueling": True,
-                                                   "buffer_size": 50_000, "anneal_lr": True,
-                                                   "gradient_steps": 4})
+    config = preset.config(dueling=True, buffer_size=50_000, anneal_lr=True, gradient_steps=4)
     assert config.double and config.dueling and config.total_steps <= 500_000
     env, params = envs.make("CartPole-v1")
     result = jaxrl.run(dqn.make(env, params, config), num_seeds=4, progress=False, logdir=tmp_path)
@@ -297,7 +294,7 @@ def test_rainbow_preset_solves_cartpole(tmp_path):
     from jaxrl import presets
 
     preset = presets.get("dqn", "CartPole-v1-rainbow")
-    config = cfg.apply_overrides(dqn.DQNConfig(), {**preset.overrides, "total_steps": preset.total_steps})
+    config = preset.config()
     assert config.distributional and config.noisy and config.prioritized and config.dueling
     assert config.n_step == 3 and config.total_steps <= 500_000
     env, params = envs.make("CartPole-v1")

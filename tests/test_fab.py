@@ -300,13 +300,12 @@ def test_ppo_policy_distribution_zeroes_masked_logits():
 @pytest.mark.slow
 def test_ppo_learns_to_beat_random_and_fifo_on_the_small_fab():
     from jaxrl import presets, train
-    from jaxrl import config as cfg
     from jaxrl.algos import ppo
 
     preset = presets.get("ppo", "fab/small-v0")
     env, params = envs.make(preset.env)
     budget = 64 * 32 * 120  # a short run (the preset trains longer)
-    config = cfg.apply_overrides(ppo.PPOConfig(), {**preset.overrides, "total_steps": budget})
+    config = preset.config(total_steps=budget)
     agent = ppo.make(env, params, config)
     state, _ = jax.jit(train(agent, budget // agent.steps_per_iteration))(jax.random.PRNGKey(0))
     pp = agent.policy_params(state)

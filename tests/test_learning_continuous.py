@@ -6,13 +6,12 @@ import pytest
 
 import envs
 from jaxrl import algos, presets, run
-from jaxrl import config as cfg
 
 
 def _run_preset(algo_name, preset_name, tmp_path):
     preset = presets.get(algo_name, preset_name)
     algo = algos.get(algo_name)
-    config = cfg.apply_overrides(algo.Config(), {**preset.overrides, "total_steps": preset.total_steps})
+    config = preset.config()
     env, env_params = envs.make(preset.env, **preset.env_kwargs)
     agent = algo.make(env, env_params, config)
     return run(agent, logdir=tmp_path, num_seeds=preset.num_seeds, progress=False,

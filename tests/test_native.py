@@ -1,5 +1,7 @@
 """The native threefry2x32 kernel computes jax's bits exactly, in every program shape."""
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,22 +26,28 @@ def _random_ops(key):
     }
 
 
-def _compiled_bits(enabled: bool, key):
-    """Lower `_random_ops` afresh (a new function, so no cached lowering is reused) with the
-    native kernel on or off; return its HLO text and outputs."""
-    (native.enable if enabled else native.disable)()
+@contextlib.contextmanager
+def _jax_lowering():
+    """Programs lowered inside lower threefry2x32 as jax does (the native kernel is back on
+    afterwards). Lower new functions inside, so no cached lowering is reused."""
+    native.disable()
     try:
-        jitted = jax.jit(lambda k: _random_ops(k))
-        lowered = jitted.lower(key)
-        return lowered.as_text(), lowered.compile()(key)
+        yield
     finally:
         native.enable()
 
 
+def _compiled_bits(key):
+    """`_random_ops` lowered afresh under the current lowering: its HLO text and outputs."""
+    lowered = jax.jit(lambda k: _random_ops(k)).lower(key)
+    return lowered.as_text(), lowered.compile()(key)
+
+
 def test_native_kernel_matches_jax_lowering_bit_for_bit():
     key = jax.random.PRNGKey(42)
-    hlo_native, out_native = _compiled_bits(True, key)
-    hlo_jax, out_jax = _compiled_bits(False, key)
+    hlo_native, out_native = _compiled_bits(key)
+    with _jax_lowering():
+        hlo_jax, out_jax = _compiled_bits(key)
     assert native.TARGET_NAME in hlo_native
     assert native.TARGET_NAME not in hlo_jax
     for name in out_jax:
@@ -53,11 +61,8 @@ def test_native_kernel_matches_jax_under_vmap_of_seeds():
         return jax.random.normal(jax.random.PRNGKey(seed), (5,))
 
     seeds = jnp.arange(6)
-    native.disable()
-    try:
+    with _jax_lowering():
         expected = jax.jit(jax.vmap(lambda s: draw(s)))(seeds)
-    finally:
-        native.enable()
     np.testing.assert_array_equal(jax.jit(jax.vmap(draw))(seeds), expected)
 
 
@@ -68,11 +73,8 @@ def test_agent_init_is_bit_identical_with_native_kernel():
     env, env_params = envs.make("CartPole-v1")
     agent = ppo.make(env, env_params, ppo.PPOConfig(num_envs=4, num_steps=8, total_steps=64))
     key = jax.random.PRNGKey(0)
-    native.disable()
-    try:
+    with _jax_lowering():
         expected = jax.jit(lambda k: agent.init(k))(key)
-    finally:
-        native.enable()
     got = jax.jit(lambda k: agent.init(k))(key)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
@@ -110,6 +112,6 @@ def test_without_a_compiler_programs_fall_back_to_jax_lowering_with_one_warning(
             "print(messages[0])\n")
     env = {**os.environ, "CC": str(tmp_path / "no-such-compiler"), "JAXRL_NATIVE_DIR": str(tmp_path),
            "JAX_PLATFORMS": "cpu", "JAX_ENABLE_COMPILATION_CACHE": "false"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "no-such-compiler" in out.stdout

@@ -1,6 +1,5 @@
 """The tutorial notebooks run top to bottom (with a small training budget)."""
 
-import os
 from pathlib import Path
 
 import nbformat

@@ -6,15 +6,13 @@ import pytest
 
 import envs
 from jaxrl import algos, presets
-from jaxrl import config as cfg
 
 
 @pytest.mark.parametrize("key", sorted(presets.PRESETS), ids=lambda k: f"{k[0]}-{k[1]}")
 def test_preset_builds_an_agent(key):
     preset = presets.PRESETS[key]
     algo = algos.get(preset.algo)
-    config = cfg.apply_overrides(algo.Config(), {**preset.overrides,
-                                                 "total_steps": preset.total_steps})
+    config = preset.config()
     env, env_params = envs.make(preset.env, **preset.env_kwargs)
     agent = algo.make(env, env_params, config)
     assert agent is not None
