@@ -95,14 +95,14 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
 
     from jaxrl import evaluate
     from jaxrl.compilation import Compiler, jit_light
-    from jaxrl.train import state_shardings, updates
+    from jaxrl.train import over_seeds, state_shardings, updates
 
     agent = _agent(total_steps)
     iterations = total_steps // agent.steps_per_iteration
     keys = jax.random.split(jax.random.PRNGKey(0), num_seeds)
     devices = jax.devices()
     shard = len(devices) > 1 and num_seeds % len(devices) == 0
-    state_shape = jax.eval_shape(jax.vmap(agent.init), keys)
+    state_shape = jax.eval_shape(over_seeds(agent.init, num_seeds), keys)
     placement = {}
     if shard:  # One seed slice per device (forced CPU devices: one per core), as `--shard seeds`.
         shardings = state_shardings(state_shape, "seeds")
@@ -111,8 +111,8 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
                                    state_shape, shardings)
     t = time.perf_counter()
     with Compiler() as compiler:
-        init = compiler.submit(jit_light(jax.vmap(agent.init), same_numerics=True, **placement), keys)
-        program = compiler.submit(jax.jit(lambda s: jax.vmap(updates(agent, iterations))(s)[0],
+        init = compiler.submit(jit_light(over_seeds(agent.init, num_seeds), same_numerics=True, **placement), keys)
+        program = compiler.submit(jax.jit(lambda s: over_seeds(updates(agent, iterations), num_seeds)(s)[0],
                                           donate_argnums=0), state_shape)
         init, program = init.result(), program.result()
     compile_seconds = time.perf_counter() - t

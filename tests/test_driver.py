@@ -3,10 +3,29 @@
 import csv
 import json
 
+import chex
+import jax
+import jax.numpy as jnp
 import pytest
 
 from jaxrl import cli
-from jaxrl.train import plan_chunks
+from jaxrl.train import over_seeds, plan_chunks
+
+
+@pytest.mark.parametrize("num_seeds", [1, 3])
+def test_over_seeds_maps_the_leading_axis_like_vmap(num_seeds):
+    """One seed runs unbatched inside the program, but callers see vmap's shapes and values."""
+
+    def fn(params, key):
+        noise = jax.random.normal(key, (2,))
+        return {"total": params["w"].sum() + noise.sum(), "scaled": params["w"] * noise[0]}, noise
+
+    params = {"w": jnp.arange(num_seeds * 4.0).reshape(num_seeds, 4)}
+    keys = jax.random.split(jax.random.PRNGKey(0), num_seeds)
+    got = jax.jit(over_seeds(fn, num_seeds))(params, keys)
+    want = jax.vmap(fn)(params, keys)
+    chex.assert_trees_all_equal_shapes(got, want)
+    chex.assert_trees_all_close(got, want, rtol=1e-6)
 
 
 @pytest.mark.parametrize("iterations,target", [(976, 50), (977, 50), (10, 50), (1, 5), (97, 10)])
