@@ -430,7 +430,7 @@ class FabEnv(Environment):
                              slots=self._fill_slots(state, params, machine))
 
     def _obs(self, state, params) -> jax.Array:
-        K, G = self.num_slots, self.num_groups
+        G = self.num_groups
         t = state.time
         scale = self._scale(params)
         raw_all = self._raw_time(params)

@@ -131,6 +131,12 @@ def validate(config: PPOConfig, env, env_params) -> None:
     cfg.check_action_space(config, env.action_space(env_params), ("discrete", "continuous"))
 
 
+def optimizer(learning_rate, max_grad_norm, adam_eps):
+    """Global-norm clipping and Adam, over the parameters raveled into one vector (fewer,
+    larger kernels per gradient step: docs/optimisation.md)."""
+    return optim.on_one_vector(optim.adam(learning_rate, max_grad_norm, adam_eps))
+
+
 def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
     validate(config, env, env_params)
     action_space = env.action_space(env_params)
@@ -167,7 +173,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
         return PPOState(
             params=params,
-            opt_state=optim.adam(hp["learning_rate"], hp["max_grad_norm"], hp["adam_eps"]).init(params),
+            opt_state=optimizer(hp["learning_rate"], hp["max_grad_norm"], hp["adam_eps"]).init(params),
             obs_stats=RunningStats.create(obs_shape) if config.normalize_observations else None,
             reward_stats=RunningStats.create() if config.scale_rewards else None,
             running_returns=jnp.zeros(num_envs) if config.scale_rewards else None,
@@ -272,7 +278,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         hp = state.hparams
         learning_rate = optim.linear_decay(hp["learning_rate"], state.iteration, num_iterations,
                                            config.anneal_lr)
-        tx = optim.adam(learning_rate, hp["max_grad_norm"], hp["adam_eps"])
+        tx = optimizer(learning_rate, hp["max_grad_norm"], hp["adam_eps"])
 
         def minibatch_step(carry, minibatch):
             params, opt_state = carry
