@@ -316,10 +316,11 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         obs, next_obs, actions = batch["obs"], batch["next_obs"], batch["action"]
         next_mask = mask_of(next_obs)
         support = support_of(hp)
-        # One online pass over obs (and next_obs for Double DQN's action choice).
+        # Double DQN's action choice is a separate pass with the parameters held constant, so
+        # the backward pass runs over the batch only, not over the next observations too.
         online_key, target_key = jax.random.split(key)
-        online = apply(params, jnp.concatenate([obs, next_obs]) if config.double else obs, online_key)
-        online, next_online = jnp.split(online, 2) if config.double else (online, None)
+        online = apply(params, obs, online_key)
+        next_online = apply(jax.lax.stop_gradient(params), next_obs, online_key) if config.double else None
         next_target = apply(target_params, next_obs, target_key)
         to_q = (lambda out: out) if not config.distributional else (  # noqa: E731
             lambda out: jnp.sum(jax.nn.softmax(out, axis=-1) * support, axis=-1))
