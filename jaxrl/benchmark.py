@@ -90,8 +90,9 @@ def warm_repeats(num_seeds: int) -> int:
     return 3 if num_seeds == 1 else 2 if num_seeds <= 8 else 1
 
 
-def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
-    """Compile once, then time `repeats` warm runs of `num_seeds` vmapped seeds.
+def time_ours(total_steps: int, num_seeds: int, repeats: int | None = None) -> dict:
+    """Compile once, then time `repeats` (default `warm_repeats(num_seeds)`) warm runs of
+    `num_seeds` vmapped seeds.
 
     As in `jaxrl train`, the init runs as its own lightly compiled program, the training
     program scans `agent.update` over the whole budget, and each program is traced while
@@ -100,8 +101,8 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
     import jax
     import numpy as np
 
-    from jaxrl import evaluate
     from jaxrl.compilation import Compiler, jit_light
+    from jaxrl.evaluation import evaluate_seeds
     from jaxrl.train import over_seeds, state_shardings, updates
 
     agent = _agent(total_steps)
@@ -124,14 +125,12 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
         init, program = init.result(), program.result()
     compile_seconds = time.perf_counter() - t
     warm = []
-    for _ in range(repeats):
+    for _ in range(repeats or warm_repeats(num_seeds)):
         states = jax.block_until_ready(init(keys))
         t = time.perf_counter()
         states = jax.block_until_ready(program(states))
         warm.append(time.perf_counter() - t)
-    params = jax.vmap(agent.policy_params)(states)
-    returns, _ = jit_light(jax.vmap(lambda p, k: evaluate(agent, p, k, 10)))(
-        params, jax.random.split(jax.random.PRNGKey(1), num_seeds))
+    returns, _ = evaluate_seeds(agent, states, jax.random.split(jax.random.PRNGKey(1), num_seeds), 10)
     steps = iterations * agent.steps_per_iteration
     return {
         "num_seeds": num_seeds,
@@ -147,7 +146,7 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int = 2) -> dict:
 
 def _devices_worker(total_steps: int, seeds: list[int]) -> None:
     """Entry point of the forced-CPU-devices subprocess: warm times of each seed count."""
-    print(json.dumps([time_ours(total_steps, n, repeats=warm_repeats(n)) for n in seeds]))
+    print(json.dumps([time_ours(total_steps, n) for n in seeds]))
 
 
 def time_ours_devices(total_steps: int, seeds: list[int], devices: int) -> list[dict]:
@@ -183,12 +182,10 @@ def time_ours_cold(total_steps: int) -> dict:
 
 
 def _preset_agent(algo_name: str, preset_name: str, overrides=None):
-    import envs
-    from jaxrl import algos, presets
+    from jaxrl import presets
 
     preset = presets.get(algo_name, preset_name)
-    env, env_params = envs.make(preset.env, **preset.env_kwargs)
-    return algos.get(algo_name).make(env, env_params, preset.config(**(overrides or {}))), preset
+    return preset.agent(**(overrides or {})), preset
 
 
 def threshold_programs(agent, eval_every: int, eval_episodes: int = 10):
@@ -970,7 +967,7 @@ def main(argv=None) -> int:
         results["seeds"] = []
         for n in seeds:
             print(f"jaxrl warm, {n} seed(s) ...", file=sys.stderr)
-            results["seeds"].append(time_ours(args.total_steps, n, repeats=warm_repeats(n)))
+            results["seeds"].append(time_ours(args.total_steps, n))
         if os.cpu_count() and os.cpu_count() > 1:
             print(f"jaxrl warm, seeds {seeds} over {os.cpu_count()} forced CPU devices ...", file=sys.stderr)
             results["seeds_devices"] = time_ours_devices(args.total_steps, seeds, os.cpu_count())

@@ -75,6 +75,14 @@ def evaluate(agent: Agent, policy_params, key, num_episodes: int = 10, determini
     return final[5], final[6]
 
 
+def evaluate_seeds(agent: Agent, state, keys, episodes: int, deterministic: bool = True):
+    """Evaluate every seed of a seed-vmapped train state (leading axis = seeds), one key per
+    seed. Returns `(returns, lengths)`, each `(num_seeds, episodes)`; lightly compiled."""
+    params = jax.vmap(agent.policy_params)(state)
+    program = jit_light(jax.vmap(lambda p, k: evaluate(agent, p, k, episodes, deterministic)))
+    return program(params, keys)
+
+
 def evaluate_run(logdir, episodes: int = 10, deterministic: bool = True, seed: int = 0,
                  step: int | None = None) -> dict:
     """Evaluate every seed of a run directory's newest (or `step`) checkpoint.
@@ -89,10 +97,8 @@ def evaluate_run(logdir, episodes: int = 10, deterministic: bool = True, seed: i
 
     agent, run_config, state, iteration = restore(logdir, step)
     num_seeds = int(run_config["num_seeds"])
-    params = jax.vmap(agent.policy_params)(state)
     keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
-    program = jit_light(jax.vmap(lambda p, k: evaluate(agent, p, k, episodes, deterministic)))
-    returns, lengths = (np.asarray(x) for x in program(params, keys))
+    returns, lengths = (np.asarray(x) for x in evaluate_seeds(agent, state, keys, episodes, deterministic))
     per_seed = returns.mean(axis=1)
     over_seeds = stats.summarize(per_seed)
     return {

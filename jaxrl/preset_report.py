@@ -12,8 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import envs
-from jaxrl import algos, logs, presets, run
+from jaxrl import logs, presets, run
 from jaxrl.benchmark import machine, machine_name
 
 
@@ -62,9 +61,7 @@ def row_from_run(logdir: Path, preset: presets.Preset) -> dict:
 
 
 def measure(preset: presets.Preset) -> dict:
-    config = preset.config()
-    env, env_params = envs.make(preset.env, **preset.env_kwargs)
-    agent = algos.get(preset.algo).make(env, env_params, config)
+    agent = preset.agent()
     every = eval_every(preset, agent.steps_per_iteration)
     with tempfile.TemporaryDirectory() as logdir:
         run(agent, logdir=logdir, num_seeds=preset.num_seeds, progress=False, eval_every=every,

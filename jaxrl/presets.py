@@ -36,6 +36,14 @@ class Preset:
         return cfg.apply_overrides(algos.get(self.algo).Config(),
                                    {**self.overrides, "total_steps": self.total_steps, **overrides})
 
+    def agent(self, **overrides):
+        """The agent this preset trains: its env (with `env_kwargs`) and `config(**overrides)`."""
+        import envs
+        from jaxrl import algos
+
+        env, env_params = envs.make(self.env, **self.env_kwargs)
+        return algos.get(self.algo).make(env, env_params, self.config(**overrides))
+
 
 _REFERENCE = dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
                   hidden_sizes=(64, 64), activation="tanh", learning_rate=2.5e-4, gamma=0.99,

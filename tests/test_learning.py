@@ -8,23 +8,12 @@ import json
 
 import pytest
 
-import envs
-from jaxrl import algos, presets, run
-
-
-def _run_preset(algo_name, preset_name, tmp_path, **changes):
-    preset = presets.get(algo_name, preset_name)
-    algo = algos.get(algo_name)
-    config = preset.config(**changes)
-    env, env_params = envs.make(preset.env, **preset.env_kwargs)
-    agent = algo.make(env, env_params, config)
-    return run(agent, logdir=tmp_path, num_seeds=preset.num_seeds, progress=False,
-               metadata={"preset": preset.name})
+from tiny_configs import run_preset
 
 
 @pytest.mark.slow
 def test_ppo_cartpole_preset_solves_within_500k_steps(tmp_path):
-    result = _run_preset("ppo", "CartPole-v1", tmp_path)
+    result = run_preset("ppo", "CartPole-v1", tmp_path)
     summary = result.summary
     assert summary["num_seeds"] >= 4 and summary["env_steps"] <= 500_000
     assert summary["mean_return"] >= 475, summary
@@ -42,14 +31,14 @@ def test_ppo_cartpole_preset_solves_within_500k_steps(tmp_path):
 
 @pytest.mark.slow
 def test_ppo_continuous_pendulum_preset(tmp_path):
-    summary = _run_preset("ppo", "Pendulum-v1", tmp_path).summary
+    summary = run_preset("ppo", "Pendulum-v1", tmp_path).summary
     assert summary["num_seeds"] >= 4 and summary["env_steps"] <= 1_000_000
     assert summary["mean_return"] >= -300, summary
 
 
 @pytest.mark.slow
 def test_ppo_brax_inverted_pendulum_preset(tmp_path):
-    summary = _run_preset("ppo", "brax/inverted_pendulum", tmp_path).summary
+    summary = run_preset("ppo", "brax/inverted_pendulum", tmp_path).summary
     assert summary["mean_return"] >= 800, summary
 
 
@@ -60,15 +49,15 @@ def test_ppo_brax_inverted_pendulum_preset(tmp_path):
     ("reinforce", "CartPole-v1", 1_000_000),
 ])
 def test_policy_gradient_family_solves_cartpole(algo_name, preset_name, budget, tmp_path):
-    summary = _run_preset(algo_name, preset_name, tmp_path).summary
+    summary = run_preset(algo_name, preset_name, tmp_path).summary
     assert summary["num_seeds"] >= 4 and summary["env_steps"] <= budget
     assert summary["mean_return"] >= 475, summary
 
 
 @pytest.mark.slow
 def test_recurrent_ppo_solves_cartpole_without_velocities_where_feed_forward_cannot(tmp_path):
-    recurrent = _run_preset("ppo", "CartPole-v1-recurrent", tmp_path / "gru").summary
-    feed_forward = _run_preset("ppo", "CartPole-v1-recurrent", tmp_path / "mlp", recurrent=False).summary
+    recurrent = run_preset("ppo", "CartPole-v1-recurrent", tmp_path / "gru").summary
+    feed_forward = run_preset("ppo", "CartPole-v1-recurrent", tmp_path / "mlp", recurrent=False).summary
     assert recurrent["mean_return"] >= 400, recurrent
     assert feed_forward["mean_return"] <= 250, feed_forward
     assert recurrent["mean_return"] - feed_forward["mean_return"] >= 150

@@ -4,17 +4,13 @@ compilation, so this is cheap)."""
 
 import pytest
 
-import envs
-from jaxrl import algos, presets
+from jaxrl import presets
 
 
 @pytest.mark.parametrize("key", sorted(presets.PRESETS), ids=lambda k: f"{k[0]}-{k[1]}")
 def test_preset_builds_an_agent(key):
     preset = presets.PRESETS[key]
-    algo = algos.get(preset.algo)
-    config = preset.config()
-    env, env_params = envs.make(preset.env, **preset.env_kwargs)
-    agent = algo.make(env, env_params, config)
+    agent = preset.agent()
     assert agent is not None
     assert preset.num_seeds >= 1 and preset.total_steps > 0
 

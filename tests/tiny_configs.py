@@ -9,8 +9,16 @@ from __future__ import annotations
 import dataclasses
 
 import envs
-from jaxrl import algos
+from jaxrl import algos, presets, run
 from jaxrl import config as cfg
+
+
+def run_preset(algo_name, preset_name, tmp_path, **changes):
+    """Train a preset as `jaxrl train` does (its seeds, run directory in `tmp_path`);
+    `changes` override config fields. Returns the `RunResult`."""
+    preset = presets.get(algo_name, preset_name)
+    return run(preset.agent(**changes), logdir=tmp_path, num_seeds=preset.num_seeds, progress=False,
+               metadata={"preset": preset.name})
 
 TINY = {
     "ppo": dict(num_envs=4, num_steps=8, num_minibatches=2, update_epochs=1, hidden_sizes=(16,)),
