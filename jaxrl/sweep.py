@@ -34,6 +34,7 @@ from jaxrl import logs, stats
 from jaxrl import config as cfg
 from jaxrl.agent import Agent
 from jaxrl.evaluation import evaluate
+from jaxrl.train import updates
 
 # Short names accepted in --grid.
 ALIASES = {"lr": "learning_rate", "ent": "ent_coef", "gae": "gae_lambda", "clip": "clip_eps"}
@@ -245,6 +246,69 @@ def sweep(
         write(result, agent, Path(logdir), grid, num_seeds, seed, total_steps, eval_episodes,
               metadata)
     return result
+
+
+@dataclasses.dataclass
+class ThresholdResult:
+    """`steps[c, s]`: env steps after which seed s of combination c first evaluated at or
+    above the threshold (-1: never within the budget); `final[c, s]`: its last evaluation
+    (mean return over the episodes); `steps_per_evaluation`: env steps between evaluations."""
+
+    combos: list[dict[str, float]]
+    seeds: list[int]
+    steps: np.ndarray
+    final: np.ndarray
+    steps_per_evaluation: int
+
+
+def steps_to_threshold(agent: Agent, grid: Mapping[str, Sequence[float]], seeds: Sequence[int],
+                       threshold: float, max_steps: int, eval_every: int = 5_000,
+                       eval_episodes: int = 10, until_budget: bool = False) -> ThresholdResult:
+    """Env steps until each (combination of `grid` x seed) first reaches `threshold` in a
+    deterministic evaluation, all runs vmapped in one program per chunk: how presets are tuned
+    for wall time to a return (`scripts/steps_to_threshold.py`).
+
+    Runs train in chunks of `eval_every // steps_per_iteration` iterations (at least one; the
+    time-to-threshold benchmark's chunk) and are evaluated with `eval_episodes` episodes after
+    each. Seed `s` starts from `PRNGKey(s)`, as seed s of the benchmark does (a vmapped run's
+    floats differ from a lone one's in the last bits, so its counts are close to, not equal
+    to, the benchmark's). Stops once every run has reached the threshold, unless
+    `until_budget` (then trains to `max_steps`, so `final` is the evaluation at the end)."""
+    grid = dict(grid)
+    traced = tuple(type(agent.config).TRACED)
+    for name in grid:
+        if name not in traced:
+            raise ValueError(f"Cannot sweep {name!r}: not a traced hyperparameter of "
+                             f"{type(agent.config).__name__} ({', '.join(traced)}).")
+    chunk = max(1, eval_every // agent.steps_per_iteration)
+    steps_per_chunk = chunk * agent.steps_per_iteration
+    if max_steps < steps_per_chunk:
+        raise ValueError(f"max_steps={max_steps} is less than one chunk of {steps_per_chunk} env steps.")
+    combos = combinations(grid) if grid else [{}]
+    seeds = [int(s) for s in seeds]
+    runs = [(combo, seed) for combo in combos for seed in seeds]
+    defaults = cfg.traced_hparams(agent.config)
+    hparams = {name: np.asarray([combo.get(name, float(defaults[name])) for combo, _ in runs], np.float32)
+               for name in defaults}
+    keys = jax.numpy.stack([jax.random.PRNGKey(seed) for _, seed in runs])
+    init = jax.jit(jax.vmap(agent.init))
+    advance = jax.jit(jax.vmap(lambda state: updates(agent, chunk)(state)[0]), donate_argnums=0)
+    score = jax.jit(jax.vmap(
+        lambda state, key: evaluate(agent, agent.policy_params(state), key, eval_episodes)[0].mean()))
+
+    state = init(keys, hparams)
+    first = np.full(len(runs), -1)
+    final = np.zeros(len(runs))
+    for i in range(max_steps // steps_per_chunk):
+        state = advance(state)
+        eval_keys = jax.numpy.stack([jax.random.PRNGKey(10_000 + i)] * len(runs))
+        final = np.asarray(score(state, eval_keys))
+        first[(final >= threshold) & (first < 0)] = (i + 1) * steps_per_chunk
+        if (first >= 0).all() and not until_budget:
+            break
+    shape = (len(combos), len(seeds))
+    return ThresholdResult(combos=combos, seeds=seeds, steps=first.reshape(shape),
+                           final=final.reshape(shape), steps_per_evaluation=steps_per_chunk)
 
 
 def write(result: SweepResult, agent: Agent, logdir: Path, grid, num_seeds, seed, total_steps,

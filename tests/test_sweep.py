@@ -141,3 +141,21 @@ def test_iqm_and_bootstrap_intervals():
     summary = stats.summarize(values)
     assert summary["iqm"] == 2.5 and summary["mean"] == 26.5
     assert summary["iqm_ci_low"] <= summary["iqm"] <= summary["iqm_ci_high"]
+
+
+def test_steps_to_threshold_counts_env_steps_to_the_first_evaluation_reaching_it():
+    agent, total = make_tiny("ppo", iterations=4)
+    per_iteration = agent.steps_per_iteration
+    # Every CartPole episode returns >= 1, none 10^9: reached after the first chunk / never.
+    easy = sw.steps_to_threshold(agent, {"learning_rate": [1e-3, 3e-4]}, seeds=[0, 1], threshold=1.0,
+                                 max_steps=2 * per_iteration, eval_every=per_iteration, eval_episodes=2)
+    assert easy.steps_per_evaluation == per_iteration
+    assert easy.steps.shape == (2, 2) and (easy.steps == per_iteration).all()
+    assert [c["learning_rate"] for c in easy.combos] == [1e-3, 3e-4]
+    never = sw.steps_to_threshold(agent, {}, seeds=[3], threshold=1e9, max_steps=2 * per_iteration,
+                                  eval_every=per_iteration, eval_episodes=2, until_budget=True)
+    assert never.combos == [{}] and (never.steps == -1).all()
+    assert never.final.shape == (1, 1) and 1.0 <= never.final[0, 0] <= 500.0
+    with pytest.raises(ValueError, match="num_minibatches"):
+        sw.steps_to_threshold(agent, {"num_minibatches": [2]}, seeds=[0], threshold=1.0,
+                              max_steps=2 * per_iteration)
