@@ -1,16 +1,18 @@
-"""The policy-gradient family: REINFORCE, A2C, PPO's KL-penalty objective, recurrent PPO."""
+"""The policy-gradient family: REINFORCE, A2C, PPO's KL-penalty objective, recurrent PPO; the
+minibatch shuffle (`jaxrl.rollout.permutation`)."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats as st
 
 import envs
 from jaxrl import config as cfg
 from jaxrl import losses, train
 from jaxrl.algos import a2c, ppo, reinforce
 from jaxrl.algos.reinforce import complete_episode_mask
-from jaxrl.rollout import collect
+from jaxrl.rollout import collect, permutation
 
 
 def test_complete_episode_mask_against_reference():
@@ -128,3 +130,29 @@ def test_a2c_rmsprop_and_reinforce_run_and_report_metrics():
     _, metrics = jax.jit(train(agent, 3))(jax.random.PRNGKey(0))
     # CartPole episodes under a random policy are short: most steps belong to complete ones.
     assert 0.5 < float(metrics["complete_fraction"][0]) <= 1.0
+
+
+@pytest.mark.parametrize("size", [1, 7, 512, 2049, 5000])
+def test_permutation_is_a_permutation_under_jit_and_vmap(size):
+    keys = jax.random.split(jax.random.PRNGKey(size), 3)
+    orders = np.asarray(jax.jit(jax.vmap(lambda k: permutation(k, size)))(keys))
+    assert orders.dtype == np.int32
+    for order in orders:
+        np.testing.assert_array_equal(np.sort(order), np.arange(size))
+    if size > 7:
+        assert len({tuple(o[:16]) for o in orders}) == 3  # keys give different shuffles
+
+
+@pytest.mark.parametrize("size", [8, 3000])  # one sorting round; two rounds
+def test_permutation_is_uniform(size):
+    """Chi-square: the element at each of 8 positions (size 8), or the bin of the first
+    element (size 3000, ten bins), is uniform over 4000 shuffles."""
+    keys = jax.random.split(jax.random.PRNGKey(0), 4000)
+    orders = np.asarray(jax.jit(jax.vmap(lambda k: permutation(k, size)))(keys))
+    if size == 8:
+        counts = np.stack([np.bincount(orders[:, position], minlength=8) for position in range(8)])
+        for row in counts:
+            assert st.chisquare(row).pvalue > 1e-4, counts
+    else:
+        counts = np.bincount(orders[:, 0] * 10 // size, minlength=10)
+        assert st.chisquare(counts).pvalue > 1e-4, counts

@@ -31,7 +31,7 @@ from jaxrl.networks import (
 )
 from jaxrl.normalization import RunningStats, normalize, scale_rewards
 from jaxrl.returns import gae
-from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
+from jaxrl.rollout import EnvBatch, collect, episode_metrics, permutation, reset_envs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,7 +255,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         """Shuffle and split: transitions for feed-forward policies (arrays `(T*N, ...)`),
         whole env sequences for recurrent ones (arrays `(T, N, ...)`, split along N)."""
         if config.recurrent:
-            order = jax.random.permutation(key, num_envs)
+            order = permutation(key, num_envs)
             size = num_envs // config.num_minibatches
 
             def split(name, x):
@@ -265,7 +265,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
                 return jnp.moveaxis(x.reshape(shape), axis, 0)
 
             return {name: split(name, x) for name, x in batch.items()}
-        order = jax.random.permutation(key, batch_size)
+        order = permutation(key, batch_size)
         size = batch_size // config.num_minibatches
         return {
             name: jnp.take(x.reshape((batch_size,) + x.shape[2:]), order, axis=0).reshape(
