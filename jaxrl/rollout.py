@@ -101,12 +101,12 @@ def permutation(key, size: int) -> jax.Array:
     """A random permutation of `arange(size)` (int32), for shuffling minibatches.
 
     `jax.random.permutation` sorts random keys with the indices as a second operand, and
-    XLA:CPU sorts two operands through a compiled comparator called per comparison: 77 us
+    XLA:CPU sorts two operands through a compiled comparator called per comparison: 74 us
     for 512 elements on the CI CPU. Here each index rides in the low bits of its random key,
-    so one uint32 array is sorted: 15 us (docs/optimisation.md). Equal keys keep index
-    order; with `32 - ceil(log2(size))` random bits that leaves under one tied pair expected
-    per shuffle up to 2048 elements, and larger sizes (up to 2^20) shuffle twice, the second
-    round's ties keeping the first round's random order. Beyond that, jax's.
+    so one uint32 array is sorted: 15 us (`scripts/shuffle_cost.py`). Equal keys keep index
+    order; with `32 - ceil(log2(size))` random bits that leaves at most about one tied pair
+    expected per shuffle up to 2048 elements, and larger sizes (up to 2^20) shuffle twice,
+    the second round's ties keeping the first round's random order. Beyond that, jax's.
     """
     index_bits = max(1, (size - 1).bit_length())
     random_bits = 32 - index_bits
