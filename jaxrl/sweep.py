@@ -141,6 +141,15 @@ def _gather(x):
     return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
+def _check_traced(agent: Agent, grid: Mapping[str, Sequence[float]]) -> None:
+    """Raise ValueError naming any `grid` field that is not a traced hyperparameter."""
+    traced = tuple(type(agent.config).TRACED)
+    for name in grid:
+        if name not in traced:
+            raise ValueError(f"Cannot sweep {name!r}: not a traced hyperparameter of "
+                             f"{type(agent.config).__name__} ({', '.join(traced)}).")
+
+
 def sweep(
     agent: Agent,
     grid: Mapping[str, Sequence[float]],
@@ -171,11 +180,7 @@ def sweep(
       keep_state: return the final train states (single process only).
     """
     start = time.perf_counter()
-    traced = tuple(type(agent.config).TRACED)
-    for name in grid:
-        if name not in traced:
-            raise ValueError(f"Cannot sweep {name!r}: not a traced hyperparameter of "
-                             f"{type(agent.config).__name__} ({', '.join(traced)}).")
+    _check_traced(agent, grid)
     total_steps = int(total_steps if total_steps is not None else agent.config.total_steps)
     if total_steps < agent.steps_per_iteration:
         raise ValueError(f"total_steps={total_steps} is less than one iteration "
@@ -275,11 +280,7 @@ def steps_to_threshold(agent: Agent, grid: Mapping[str, Sequence[float]], seeds:
     to, the benchmark's). Stops once every run has reached the threshold, unless
     `until_budget` (then trains to `max_steps`, so `final` is the evaluation at the end)."""
     grid = dict(grid)
-    traced = tuple(type(agent.config).TRACED)
-    for name in grid:
-        if name not in traced:
-            raise ValueError(f"Cannot sweep {name!r}: not a traced hyperparameter of "
-                             f"{type(agent.config).__name__} ({', '.join(traced)}).")
+    _check_traced(agent, grid)
     chunk = max(1, eval_every // agent.steps_per_iteration)
     steps_per_chunk = chunk * agent.steps_per_iteration
     if max_steps < steps_per_chunk:
