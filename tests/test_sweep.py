@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
+import envs
 from jaxrl import cli, stats
 from jaxrl import sweep as sw
 from jaxrl.algos import ppo
@@ -115,6 +116,9 @@ def test_sweep_cli_rejects_static_fields_and_invalid_values_before_compiling(cap
     def forbidden(*args, **kwargs):
         raise AssertionError("compiled before validating input")
 
+    # gymnax decorates functions with jax.jit when first imported (no compiling): import it
+    # first, so the check does not depend on which tests ran before in this process.
+    envs.make("CartPole-v1")
     monkeypatch.setattr(jax, "jit", forbidden)
     assert cli.main(["sweep", "ppo", "--grid", "num_envs=4,8", *CLI_SETTINGS]) == 2
     err = capsys.readouterr().err
