@@ -84,7 +84,8 @@ _PRESETS: list[Preset] = [
         name="brax/inverted_pendulum", algo="ppo", env="brax/inverted_pendulum",
         # Learning rate 1e-3 and no entropy bonus: with 3e-4 and 0.001 the deterministic
         # policy ended below 950 on 3 of 12 seeds (one at 142; 4 seeds through `jaxrl train`:
-        # 1000, 966, 1000, 514), although the sampled one held 1000; with these, 12 of 12
+        # 1000, 966, 1000, 514 with jax's minibatch shuffle, 1000, 583, 1000, 401 with
+        # `rollout.permutation`), although the sampled one held 1000; with these, 12 of 12
         # ended at 1000 (`python scripts/steps_to_threshold.py ppo brax/inverted_pendulum
         # --threshold 950 --full --seeds 12 --first-seed 100 --max-steps 200000 --eval-every
         # 20000 --grid ent_coef=0.001,0 --grid learning_rate=3e-4,1e-3`).
