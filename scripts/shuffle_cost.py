@@ -13,21 +13,9 @@ seeds, one CPU device) twice, once with each shuffle, and alternates warm runs o
 from __future__ import annotations
 
 import argparse
-import time
 
+from jaxrl.benchmark import _best_seconds
 from jaxrl.compilation import use_cpu_devices
-
-
-def _time(program, *args, repeats: int = 3) -> float:
-    import jax
-
-    jax.block_until_ready(program(*args))
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(program(*args))
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def shuffles(batch: int, size: int = 512, count: int = 1000) -> None:
@@ -43,7 +31,7 @@ def shuffles(batch: int, size: int = 512, count: int = 1000) -> None:
                 return total + shuffle(k, size)[:4].sum(), None
             return jax.lax.scan(body, 0, jax.random.split(key, count))[0]
 
-        seconds = _time(jax.jit(jax.vmap(run) if batch > 1 else lambda k: run(k[0])), keys)
+        seconds = _best_seconds(jax.jit(jax.vmap(run) if batch > 1 else lambda k: run(k[0])), (keys,), 3)
         print(f"{name:26s} {batch} x {size}: {seconds / count * 1e6:7.1f} us per shuffle", flush=True)
 
 
@@ -69,7 +57,7 @@ def ppo(num_seeds: int, total_steps: int = 100_000, rounds: int = 2) -> None:
     ppo_module.permutation = permutation
     for _ in range(rounds):
         for name, (init, program, iterations) in programs.items():
-            seconds = _time(program, init(keys))
+            seconds = _best_seconds(program, (init(keys),), 3)
             print(f"{name:26s} PPO {num_seeds} seed(s) x {iterations} iterations: {seconds:.3f} s "
                   f"({seconds / iterations / num_seeds * 1e6:.0f} us per seed-iteration)", flush=True)
 
