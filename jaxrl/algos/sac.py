@@ -6,7 +6,7 @@ Algorithms and Applications" paper), for continuous actions.
   `y = r + discount * (min_i Q_target_i(s', a') - alpha * log pi(a'|s'))`, `a' ~ pi(.|s')`,
   where `discount` is gamma, or 0 after a termination (truncated episodes bootstrap from
   their final observation; see `jaxrl.algos.off_policy`).
-- A tanh-squashed diagonal Gaussian actor (distrax), with the change-of-variables
+- A tanh-squashed diagonal Gaussian actor, with the change-of-variables
   correction `log pi(a) = log N(u; mu, sigma) - sum_i log(1 - tanh(u_i)^2)` computed from
   the pre-squash sample u in the numerically stable form `2 (log 2 - u - softplus(-2u))`,
   so it stays finite for actions at the bounds. Actor loss `E[alpha log pi(a|s) - min_i
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import distrax
 import jax
 import jax.numpy as jnp
 import optax
@@ -81,27 +80,37 @@ class SACConfig:
 # --------------------------------------------------------------------------------------
 
 
-def tanh_gaussian(mean, log_std) -> distrax.Transformed:
-    """The squashed policy: `tanh(u)`, `u ~ N(mean, exp(log_std)^2)` diagonal, over the last
-    axis. Sample it with `.sample_and_log_prob` (which evaluates the Jacobian at the
-    pre-squash sample, stably); its `.log_prob(a)` has to invert tanh and loses precision
-    near the bounds, so use `tanh_gaussian_log_prob` when u is known."""
-    base = distrax.MultivariateNormalDiag(mean, jnp.exp(log_std))
-    return distrax.Transformed(base, distrax.Block(distrax.Tanh(), ndims=1))
+def gaussian_log_prob(mean, log_std, x):
+    """Log-density of the diagonal Gaussian `N(mean, exp(log_std)^2)` at `x`, summed over
+    the last axis: `(..., A) -> (...)`."""
+    z = (x - mean) * jnp.exp(-log_std)
+    return jnp.sum(-0.5 * jnp.square(z) - log_std - 0.5 * jnp.log(2.0 * jnp.pi), axis=-1)
+
+
+def tanh_log_det_jacobian(pre_tanh):
+    """`sum_i log(1 - tanh(u_i)^2)` over the last axis, as `2 (log 2 - u - softplus(-2u))`:
+    finite even where tanh(u) rounds to +-1 in float32 (where the naive form is -inf)."""
+    return jnp.sum(2.0 * (jnp.log(2.0) - pre_tanh - jax.nn.softplus(-2.0 * pre_tanh)), axis=-1)
 
 
 def tanh_gaussian_log_prob(mean, log_std, pre_tanh):
     """`log pi(tanh(u))` for the pre-squash action `u = pre_tanh`: the Gaussian log-density
-    of u minus `sum_i log(1 - tanh(u_i)^2)`, the latter as distrax's stable
-    `2 (log 2 - u - softplus(-2u))` (finite even where tanh(u) rounds to +-1)."""
-    dist = tanh_gaussian(mean, log_std)
-    return dist.distribution.log_prob(pre_tanh) - dist.bijector.forward_log_det_jacobian(pre_tanh)
+    of u minus the tanh's log-Jacobian. Shapes `(..., A)` -> `(...)`. (The density at an
+    action a itself would need u = atanh(a), which loses precision near the bounds; the
+    actor always knows u.)
+
+    Written here rather than taken from distrax: these two formulas are all SAC needs, and
+    importing distrax (with tensorflow-probability) costs ~0.6 s of every SAC cold start
+    (docs/optimisation.md); tests/test_continuous.py checks them against NumPy and distrax."""
+    return gaussian_log_prob(mean, log_std, pre_tanh) - tanh_log_det_jacobian(pre_tanh)
 
 
 def sample_tanh_gaussian(key, mean, log_std):
-    """A reparameterised sample `a = tanh(mean + std * eps)` in (-1, 1) and its
-    log-probability (differentiable in mean and log_std)."""
-    return tanh_gaussian(mean, log_std).sample_and_log_prob(seed=key)
+    """A reparameterised sample `a = tanh(mean + std * eps)`, `eps ~ N(0, I)`, in (-1, 1)
+    and its log-probability (differentiable in mean and log_std). Shapes `(..., A)` ->
+    `((..., A), (...))`."""
+    pre_tanh = mean + jnp.exp(log_std) * jax.random.normal(key, jnp.shape(mean), jnp.result_type(mean))
+    return jnp.tanh(pre_tanh), tanh_gaussian_log_prob(mean, log_std, pre_tanh)
 
 
 def soft_q_targets(rewards, discounts, next_q_min, next_log_prob, alpha):
