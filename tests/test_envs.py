@@ -347,6 +347,9 @@ def test_state_type_is_the_same_after_reset_and_after_a_step(name):
 
 def test_gymnax_import_defers_render_only_plotting_modules():
     code = ("import sys, envs; envs.make('CartPole-v1'); "
-            "print('seaborn' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
+            "print('seaborn' in sys.modules, 'matplotlib.pyplot' in sys.modules, 'matplotlib' in sys.modules); "
+            # The stand-ins still import the real modules when a renderer uses them.
+            "import gymnax.environments.misc.pong as pong; "
+            "print(pong.colors.to_rgb('red') == (1.0, 0.0, 0.0), callable(pong.plt.figure))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"], out.stdout
+    assert out.stdout.split() == ["False", "False", "False", "True", "True"], out.stdout
