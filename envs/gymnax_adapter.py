@@ -50,8 +50,9 @@ def _deferred(*names: str):
 
     `import gymnax` imports every gymnax environment, and two of them (Pong, Catch) import
     matplotlib.pyplot and seaborn (with scipy.stats) at module level, for rendering only:
-    0.5-0.8 s of every cold start on this CPU (matplotlib's package alone 0.09 s). The stand-ins are bound only inside those
-    modules; afterwards `sys.modules` holds the real modules again (or nothing)."""
+    0.5-0.8 s of every cold start on this CPU (matplotlib's package alone 0.09 s). The
+    stand-ins are bound only inside those modules; afterwards `sys.modules` holds the real
+    modules again (or nothing)."""
     installed = [n for n in names if n not in sys.modules]
     for name in installed:
         sys.modules[name] = _DeferredModule(name)
