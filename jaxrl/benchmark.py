@@ -198,15 +198,12 @@ def threshold_programs(agent, eval_every: int, eval_episodes: int = 10):
     `eval_episodes`-episode deterministic evaluation (light compile)."""
     import jax
 
-    from jaxrl import evaluate
     from jaxrl.compilation import jit_light
-    from jaxrl.train import updates
+    from jaxrl.train import evaluated_chunks
 
-    iterations = max(1, eval_every // agent.steps_per_iteration)
-    init = jit_light(agent.init, same_numerics=True)
-    advance = jax.jit(lambda state: updates(agent, iterations)(state)[0], donate_argnums=0)
-    score = jit_light(lambda params, key: evaluate(agent, params, key, eval_episodes)[0].mean())
-    return iterations, init, advance, score
+    iterations, advance, score = evaluated_chunks(agent, eval_every, eval_episodes)
+    return (iterations, jit_light(agent.init, same_numerics=True), jax.jit(advance, donate_argnums=0),
+            jit_light(score))
 
 
 def time_to_threshold(algo_name: str, preset_name: str, threshold: float, eval_every: int,

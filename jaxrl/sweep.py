@@ -34,7 +34,7 @@ from jaxrl import logs, stats
 from jaxrl import config as cfg
 from jaxrl.agent import Agent
 from jaxrl.evaluation import evaluate
-from jaxrl.train import updates
+from jaxrl.train import evaluated_chunks
 
 # Short names accepted in --grid.
 ALIASES = {"lr": "learning_rate", "ent": "ent_coef", "gae": "gae_lambda", "clip": "clip_eps"}
@@ -281,7 +281,7 @@ def steps_to_threshold(agent: Agent, grid: Mapping[str, Sequence[float]], seeds:
     `until_budget` (then trains to `max_steps`, so `final` is the evaluation at the end)."""
     grid = dict(grid)
     _check_traced(agent, grid)
-    chunk = max(1, eval_every // agent.steps_per_iteration)
+    chunk, advance_one, score_one = evaluated_chunks(agent, eval_every, eval_episodes)
     steps_per_chunk = chunk * agent.steps_per_iteration
     if max_steps < steps_per_chunk:
         raise ValueError(f"max_steps={max_steps} is less than one chunk of {steps_per_chunk} env steps.")
@@ -293,9 +293,8 @@ def steps_to_threshold(agent: Agent, grid: Mapping[str, Sequence[float]], seeds:
                for name in defaults}
     keys = jax.numpy.stack([jax.random.PRNGKey(seed) for _, seed in runs])
     init = jax.jit(jax.vmap(agent.init))
-    advance = jax.jit(jax.vmap(lambda state: updates(agent, chunk)(state)[0]), donate_argnums=0)
-    score = jax.jit(jax.vmap(
-        lambda state, key: evaluate(agent, agent.policy_params(state), key, eval_episodes)[0].mean()))
+    advance = jax.jit(jax.vmap(advance_one), donate_argnums=0)
+    score = jax.jit(jax.vmap(lambda state, key: score_one(agent.policy_params(state), key)))
 
     state = init(keys, hparams)
     first = np.full(len(runs), -1)

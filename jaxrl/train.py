@@ -50,6 +50,27 @@ def updates(agent: Agent, num_iterations: int):
     return run_updates
 
 
+def evaluated_chunks(agent: Agent, eval_every: int, eval_episodes: int = 10):
+    """The pure pieces of a train-then-evaluate loop, as time-to-threshold runs use them
+    (`jaxrl.benchmark.threshold_programs`, `jaxrl.sweep.steps_to_threshold`).
+
+    Returns `(iterations, advance, score)`: `iterations` per chunk (`eval_every` env steps
+    rounded down to whole iterations, at least one); `advance(state) -> state`, one chunk
+    (only the state, so XLA drops the unused per-iteration metrics); `score(policy_params,
+    key) -> mean return` of an `eval_episodes`-episode deterministic evaluation."""
+    from jaxrl.evaluation import evaluate
+
+    iterations = max(1, eval_every // agent.steps_per_iteration)
+
+    def advance(state):
+        return updates(agent, iterations)(state)[0]
+
+    def score(policy_params, key):
+        return evaluate(agent, policy_params, key, eval_episodes)[0].mean()
+
+    return iterations, advance, score
+
+
 def over_seeds(fn, num_seeds: int):
     """`jax.vmap(fn)` over the leading (seed) axis of every argument and output.
 
