@@ -132,7 +132,8 @@ _PRESETS: list[Preset] = [
         # Huber, Q diverged on CartPole: see DQNConfig). Learning from 5k env steps, epsilon
         # decayed over 25k: a 475 evaluation after a median 59.9k env steps over seeds
         # 100-115 and 200-215 (learning from 10k, decay over 50k: 72.4k; learning rates
-        # 5e-4 and 1e-3, target copies every 100 updates: later; docs/optimisation.md).
+        # 5e-4 and 1e-3, or target copies every 100 updates, reached it later;
+        # docs/optimisation.md).
         overrides=dict(num_envs=16, num_steps=1, gradient_steps=2, batch_size=128,
                        buffer_size=10_000, learning_starts=5_000, double=True, loss="mse",
                        target_update="hard", target_update_interval=50, learning_rate=2.5e-4,
