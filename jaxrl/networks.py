@@ -14,8 +14,10 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl.distributions import Categorical
+
 if TYPE_CHECKING:  # distrax (with TensorFlow Probability) costs ~0.3-0.5 s to import: only
-    import distrax  # policies that sample import it, so value-based cold starts skip it.
+    import distrax  # continuous on-policy policies import it, when they are built.
 
 ACTIVATIONS = {
     "tanh": nn.tanh,
@@ -245,9 +247,7 @@ def mask_distribution(dist, action_mask):
     when `action_mask` is None. For policies built without a mask argument (recurrent)."""
     if action_mask is None:
         return dist
-    import distrax
-
-    return distrax.Categorical(logits=masked_logits(dist.logits, action_mask))
+    return Categorical(logits=masked_logits(dist.logits, action_mask))
 
 
 def env_action_mask_fn(env, env_params, obs_shape):
@@ -271,10 +271,10 @@ def policy_and_value_heads(action_dim: int):
 def action_distribution(out, log_std=None, action_mask=None) -> distrax.Distribution:
     """Categorical over logits `out` (masked) when `log_std` is None, else a diagonal
     Gaussian with means `out` and a state-independent log std."""
+    if log_std is None:
+        return Categorical(logits=masked_logits(out, action_mask))
     import distrax
 
-    if log_std is None:
-        return distrax.Categorical(logits=masked_logits(out, action_mask))
     return distrax.MultivariateNormalDiag(out, jnp.broadcast_to(jnp.exp(log_std), out.shape))
 
 

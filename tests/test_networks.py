@@ -40,6 +40,61 @@ def test_actor_critic_heads():
     assert float(dist.probs[1]) == 0.0
 
 
+def test_categorical_matches_numpy_under_jit_and_vmap():
+    """jaxrl.distributions.Categorical against a NumPy reference, unrolled (few actions)
+    and reduced (many), masked, and its gradients against jax.nn's log-softmax."""
+    from jaxrl.distributions import SMALL_ACTION_COUNT, Categorical
+    from jaxrl.networks import masked_logits
+
+    for n in (2, 6, SMALL_ACTION_COUNT + 2):
+        logits = 3.0 * jax.random.normal(jax.random.PRNGKey(n), (5, 7, n))
+        mask = jnp.arange(n) != 1  # action 1 never allowed
+        actions = jax.random.randint(jax.random.PRNGKey(1), (5, 7), 0, n)
+        actions = jnp.where(actions == 1, 0, actions)
+
+        def stats(logits, actions):
+            dist = Categorical(masked_logits(logits, mask))
+            return dist.log_prob(actions), dist.entropy(), dist.probs, dist.mode()
+
+        log_prob, entropy, probs, mode = jax.jit(jax.vmap(stats))(logits, actions)
+        x = np.where(np.asarray(mask), np.asarray(logits, np.float64), -np.inf)
+        ref_log_probs = x - x.max(-1, keepdims=True)
+        ref_log_probs -= np.log(np.exp(ref_log_probs).sum(-1, keepdims=True))
+        ref_probs = np.exp(ref_log_probs)
+        np.testing.assert_allclose(probs, ref_probs, rtol=1e-5, atol=1e-7)
+        assert float(probs[..., 1].max()) == 0.0
+        np.testing.assert_allclose(
+            log_prob, np.take_along_axis(ref_log_probs, np.asarray(actions)[..., None], -1)[..., 0],
+            rtol=1e-5, atol=1e-5)
+        with np.errstate(invalid="ignore"):  # 0 * -inf for the masked action
+            ref_entropy = -np.where(ref_probs > 0, ref_probs * ref_log_probs, 0.0).sum(-1)
+        np.testing.assert_allclose(entropy, ref_entropy, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(mode, ref_log_probs.argmax(-1))
+
+        def loss(logits, ours):
+            log_probs = (Categorical(logits).log_probs() if ours
+                         else jax.nn.log_softmax(logits))
+            weights = jnp.linspace(-1.0, 1.0, n)
+            return (log_probs * weights).sum() + (jnp.exp(log_probs) * log_probs).sum()
+
+        np.testing.assert_allclose(jax.grad(loss)(logits, True), jax.grad(loss)(logits, False),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_categorical_samples_follow_the_probabilities():
+    from jaxrl.distributions import Categorical
+
+    logits = jnp.log(jnp.array([0.1, 0.6, 0.3]))
+    keys = jax.random.split(jax.random.PRNGKey(0), 20_000)
+    actions, log_probs = jax.vmap(Categorical(logits).sample_and_log_prob)(keys)
+    counts = np.bincount(np.asarray(actions), minlength=3)
+    expected = 20_000 * np.array([0.1, 0.6, 0.3])
+    chi_square = float(((counts - expected) ** 2 / expected).sum())
+    assert chi_square < 13.8, (counts, chi_square)  # p = 0.001 at 2 degrees of freedom
+    np.testing.assert_allclose(log_probs, np.log([0.1, 0.6, 0.3])[np.asarray(actions)], rtol=1e-5)
+    assert actions.dtype == jnp.int32
+
+
 def test_orthogonal_initialiser_is_orthogonal_and_scaled():
     from jaxrl.networks import orthogonal
 
