@@ -3,7 +3,7 @@
     jaxrl train [ALGO] [--env ENV] [--total-steps N] [--num-seeds K] [--seed S]
                 [--preset NAME] [--logdir DIR] [--set field=value ...]
                 [--tensorboard] [--wandb] [--checkpoint-every K] [--shard seeds|envs]
-                [--cpu-devices N]
+                [--cpu-devices N] [--cpu-threads N]
     jaxrl train --resume RUN_DIR
     jaxrl sweep ALGO --env ENV --seeds 8 --grid lr=1e-3,3e-4 ent_coef=0,0.01
     jaxrl evaluate RUN_DIR [--episodes N] [--render out.gif]
@@ -48,6 +48,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu-devices", type=int, default=None, metavar="N",
                         help="split the CPU into N single-threaded devices (e.g. one per core) and "
                         "lay the seeds over them: faster for many seeds on a multi-core CPU")
+    parser.add_argument("--cpu-threads", type=int, default=None, metavar="N",
+                        help="XLA's CPU worker threads (default: one per core); 1 is faster for one "
+                        "seed of a small network (classic control), slower for large ones (MinAtar)")
 
 
 def _train_parser(prog="jaxrl train") -> argparse.ArgumentParser:
@@ -186,15 +189,22 @@ def _resume_kwargs(args: argparse.Namespace):
 
 
 def _cpu_devices(args: argparse.Namespace) -> None:
-    """`--cpu-devices N`: set up the devices before anything starts JAX."""
-    if args.cpu_devices is None:
-        return
-    from jaxrl.compilation import use_cpu_devices
+    """`--cpu-devices N` and `--cpu-threads N`: set up the CPU backend before anything
+    starts JAX."""
+    from jaxrl.compilation import use_cpu_devices, use_cpu_threads
 
+    devices, threads = args.cpu_devices, args.cpu_threads
+    if devices is not None and threads is not None and 0 < threads < devices:
+        raise CLIError(f"--cpu-threads {threads} is fewer than --cpu-devices {devices}: the devices "
+                       f"share the threads and would take turns; use --cpu-threads {devices} or more.")
     try:
-        use_cpu_devices(args.cpu_devices)
+        if devices is not None:
+            use_cpu_devices(devices)
+        if threads is not None:
+            use_cpu_threads(threads)
     except (ValueError, RuntimeError) as error:
-        raise CLIError(str(error).replace("cpu devices=", "--cpu-devices=")) from None
+        raise CLIError(str(error).replace("cpu devices=", "--cpu-devices=")
+                       .replace("cpu threads=", "--cpu-threads=")) from None
 
 
 def train_command(argv: Sequence[str] | None = None, prog="jaxrl train") -> int:

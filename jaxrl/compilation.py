@@ -79,6 +79,35 @@ def use_cpu_devices(count: int) -> None:
     os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
 
 
+def use_cpu_threads(count: int) -> None:
+    """Run the CPU backend's programs on `count` worker threads (XLA's default: one per core).
+
+    One seed of a small network (classic control: 64-wide MLPs, a few envs) runs fastest on
+    one thread. Its kernels take microseconds, and with a worker per core XLA hands
+    independent kernels to the other core and back, which costs more than the overlap
+    gains (docs/optimisation.md: PPO's reference config 7-21% faster on one, the DQN, SAC,
+    PQN and PPO classic-control presets 6-16%). Large kernels need the threads: Breakout-MinAtar PPO (the MinAtar CNN)
+    ran 1.85x slower on one. Devices made by `use_cpu_devices` share these threads, so use
+    at least one thread per device.
+
+    Sets `PJRT_NPROC`, which XLA's CPU client reads when JAX starts its backends: call it
+    before any JAX computation; raises otherwise, naming the environment variable.
+    """
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"cpu threads={count!r}: must be a positive integer, e.g. 1 for one small seed.")
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized():
+        started = os.environ.get("PJRT_NPROC") or str(len(os.sched_getaffinity(0)))
+        if jax.default_backend() == "cpu" and started == str(count):
+            return
+        raise RuntimeError(
+            f"cpu threads={count}: JAX has already started its {jax.default_backend()} backend. "
+            f"Call use_cpu_threads({count}) (or pass --cpu-threads {count}) before any JAX "
+            f"computation, or start Python with PJRT_NPROC={count} in the environment.")
+    os.environ["PJRT_NPROC"] = str(count)
+
+
 class Compiler:
     """Trace on the calling thread, compile in the background.
 

@@ -100,6 +100,29 @@ def test_markdown_renders_sbx_beside_sb3(tmp_path):
     assert "How sbx's DQN differs from SB3's here: no gradient clipping." in text
 
 
+def test_markdown_headlines_the_one_thread_seed(tmp_path):
+    """With a one-thread run the PPO table headlines it, keeps the default-threads seed
+    beside it, and the seed-cost lines compare with it."""
+    seed = {"num_seeds": 1, "warm_seconds": 4.0, "steps_per_second": 5_000.0, "mean_return": 500.0,
+            "min_seed_return": 500.0, "compile_seconds": 2.0, "devices": 1}
+    results = {
+        "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
+        "date": "2026-01-01", "total_steps": 20_000,
+        "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+        "ours_one_seed": {**seed, "warm_seconds": 2.0, "steps_per_second": 10_000.0},
+        "seeds": [seed, {**seed, "num_seeds": 16, "warm_seconds": 40.0}],
+        "sb3": _peer_result("stable-baselines3", SB3_VERSIONS, total_steps=20_000, learn_seconds=20.0,
+                            cold_seconds=25.0, mean_return=200.0),
+    }
+    out = tmp_path / "benchmarks.md"
+    benchmark.write_markdown(out, results, "python scripts/benchmark.py --only ppo --peers sb3")
+    text = out.read_text()
+    assert "| jaxrl (1 XLA thread) | 10.0 s | 3.0 s | 2.00 s | 10,000 | 500.0 |" in text
+    assert "| jaxrl (XLA's default threads, one per core) | - | 2.0 s | 4.00 s | 5,000 | 500.0 |" in text
+    assert "Speed-up, warm: **10.0x**; cold: **2.5x** (warm with XLA's default threads: 5.0x)." in text
+    assert "trains in 2.00 s; against it, 16 seeds on 1 device(s) cost 20.00x." in text
+
+
 def test_partial_rerun_keeps_the_machine_of_the_sections_it_kept(monkeypatch):
     """`--only thresholds` on a new machine labels the thresholds section with it and the PPO
     section, kept from the JSON, with the machine that measured it."""
@@ -160,6 +183,34 @@ def test_use_cpu_devices_after_jax_started_names_the_fix():
         use_cpu_devices(7)
     with pytest.raises(ValueError, match="positive integer"):
         use_cpu_devices(0)
+
+
+def test_use_cpu_threads_before_jax_starts_sizes_xla_thread_pool():
+    """One worker thread in XLA's CPU thread pool (its threads are named *XLAEigen)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from jaxrl.compilation import use_cpu_threads; use_cpu_threads(1); import jax, os; "
+            "jax.numpy.ones(3).block_until_ready(); "
+            "names = [open(f'/proc/self/task/{t}/comm').read() for t in os.listdir('/proc/self/task')]; "
+            "print(sum('XLAEigen' in n for n in names), os.environ['PJRT_NPROC'])")
+    env = {k: v for k, v in os.environ.items() if k != "PJRT_NPROC"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**env, "JAX_PLATFORMS": "cpu"})
+    assert out.stdout.split() == ["1", "1"]
+
+
+def test_use_cpu_threads_after_jax_started_names_the_fix():
+    import jax
+
+    from jaxrl.compilation import use_cpu_threads
+
+    jax.numpy.zeros(1).block_until_ready()  # JAX has started
+    with pytest.raises(RuntimeError, match="PJRT_NPROC=977"):
+        use_cpu_threads(977)
+    with pytest.raises(ValueError, match="positive integer"):
+        use_cpu_threads(0)
 
 
 @pytest.mark.parametrize("algo,preset", [("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("sac", "Pendulum-v1")])

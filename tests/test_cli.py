@@ -115,7 +115,7 @@ def test_overrides_parse_types():
 
 def test_cpu_devices_shards_the_seeds(tmp_path):
     """`--cpu-devices 2` splits the CPU into two devices (in a fresh process, before JAX
-    starts) and lays the seeds over them."""
+    starts) and lays the seeds over them; `--cpu-threads 2` gives them a thread each."""
     import os
     import subprocess
     import sys
@@ -123,7 +123,7 @@ def test_cpu_devices_shards_the_seeds(tmp_path):
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     out = subprocess.run(
         [sys.executable, "-m", "jaxrl.cli", "train", "ppo", "--preset", "none", "--num-seeds", "2",
-         "--cpu-devices", "2", "--total-steps", "1024", "--set", "num_envs=4", "--set", "num_steps=8",
+         "--cpu-devices", "2", "--cpu-threads", "2", "--total-steps", "1024", "--set", "num_envs=4", "--set", "num_steps=8",
          "--set", "num_minibatches=2", "--set", "update_epochs=1", "--set", "hidden_sizes=16",
          "--logdir", str(tmp_path / "run"), "--no-progress"],
         capture_output=True, text=True, env=env, timeout=600)
@@ -142,3 +142,16 @@ def test_cpu_devices_needs_a_seed_count_they_divide():
         capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=300)
     assert out.returncode == 2
     assert "3 seed(s) do not divide evenly" in out.stderr and "--num-seeds" in out.stderr
+
+
+def test_cpu_threads_fewer_than_cpu_devices_is_refused():
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "jaxrl.cli", "train", "ppo", "--num-seeds", "2", "--cpu-devices", "2",
+         "--cpu-threads", "1", "--no-progress"],
+        capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=300)
+    assert out.returncode == 2
+    assert "--cpu-threads 1 is fewer than --cpu-devices 2" in out.stderr
