@@ -86,9 +86,9 @@ def use_cpu_threads(count: int) -> None:
     one thread. Its kernels take microseconds, and with a worker per core XLA hands
     independent kernels to the other core and back, which costs more than the overlap
     gains (docs/optimisation.md: PPO's reference config 7-21% faster on one, the DQN, SAC,
-    PQN and PPO classic-control presets 6-16%). Large kernels need the threads: Breakout-MinAtar PPO (the MinAtar CNN)
-    ran 1.85x slower on one. Devices made by `use_cpu_devices` share these threads, so use
-    at least one thread per device.
+    PQN and PPO classic-control presets 6-16%). Large kernels need the threads:
+    Breakout-MinAtar PPO (the MinAtar CNN) ran 1.85x slower on one. Devices made by
+    `use_cpu_devices` share these threads, so use at least one thread per device.
 
     Sets `PJRT_NPROC`, which XLA's CPU client reads when JAX starts its backends: call it
     before any JAX computation; raises otherwise, naming the environment variable.
@@ -98,7 +98,8 @@ def use_cpu_threads(count: int) -> None:
     from jax._src import xla_bridge
 
     if xla_bridge.backends_are_initialized():
-        started = os.environ.get("PJRT_NPROC") or str(len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        started = os.environ.get("PJRT_NPROC") or str(cores)
         if jax.default_backend() == "cpu" and started == str(count):
             return
         raise RuntimeError(
