@@ -268,7 +268,7 @@ def policy_and_value_heads(action_dim: int):
     )
 
 
-def action_distribution(out, log_std=None, action_mask=None) -> distrax.Distribution:
+def action_distribution(out, log_std=None, action_mask=None) -> Categorical | distrax.Distribution:
     """Categorical over logits `out` (masked) when `log_std` is None, else a diagonal
     Gaussian with means `out` and a state-independent log std."""
     if log_std is None:
@@ -313,7 +313,7 @@ class ActorCritic(nn.Module):
         self.log_std = None if self.discrete else self.param(
             "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
 
-    def policy(self, obs, action_mask=None) -> distrax.Distribution:
+    def policy(self, obs, action_mask=None) -> Categorical | distrax.Distribution:
         return action_distribution(self.policy_head(self.actor_torso(obs)), self.log_std, action_mask)
 
     def value(self, obs):
