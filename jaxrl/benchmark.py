@@ -148,8 +148,8 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int | None = None) -> d
     }
 
 
-def _devices_worker(total_steps: int, seeds: list[int]) -> None:
-    """Entry point of the forced-CPU-devices subprocess: warm times of each seed count."""
+def _layout_worker(total_steps: int, seeds: list[int]) -> None:
+    """Entry point of a CPU-layout subprocess: warm times of each seed count."""
     print(json.dumps([time_ours(total_steps, n) for n in seeds]))
 
 
@@ -164,17 +164,17 @@ def _cpu_layout_code(devices: int = 1, threads: int | None = None) -> str:
     return code
 
 
-def time_ours_devices(total_steps: int, seeds: list[int], devices: int = 1,
+def time_ours_on_layout(total_steps: int, seeds: list[int], devices: int = 1,
                       threads: int | None = None) -> list[dict]:
     """`time_ours` for each seed count in a fresh process with `devices` forced CPU devices,
     each executing its own slice of the seeds single-threaded (XLA's intra-op thread pool
     costs more than it gains on these small kernels), and `threads` XLA worker threads
     (None: XLA's default, one per core)."""
     out = subprocess.run([sys.executable, "-c", _cpu_layout_code(devices, threads)
-                          + f"from jaxrl.benchmark import _devices_worker; _devices_worker({total_steps}, {list(seeds)})"],
+                          + f"from jaxrl.benchmark import _layout_worker; _layout_worker({total_steps}, {list(seeds)})"],
                          capture_output=True, text=True)
     if out.returncode != 0:
-        raise RuntimeError(f"forced-devices worker failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"CPU-layout worker failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -1009,7 +1009,7 @@ def main(argv=None) -> int:
         print(f"jaxrl cold start, {ONE_SEED_THREADS} XLA thread(s) ...", file=sys.stderr)
         results["ours_cold"] = time_ours_cold(args.total_steps, ONE_SEED_THREADS)
         print(f"jaxrl warm, 1 seed on {ONE_SEED_THREADS} XLA thread(s) ...", file=sys.stderr)
-        results["ours_one_seed"] = {**time_ours_devices(args.total_steps, [1], threads=ONE_SEED_THREADS)[0],
+        results["ours_one_seed"] = {**time_ours_on_layout(args.total_steps, [1], threads=ONE_SEED_THREADS)[0],
                                     "threads": ONE_SEED_THREADS}
         results["seeds"] = []
         for n in seeds:
@@ -1017,7 +1017,7 @@ def main(argv=None) -> int:
             results["seeds"].append(time_ours(args.total_steps, n))
         if os.cpu_count() and os.cpu_count() > 1:
             print(f"jaxrl warm, seeds {seeds} over {os.cpu_count()} forced CPU devices ...", file=sys.stderr)
-            results["seeds_devices"] = time_ours_devices(args.total_steps, seeds, os.cpu_count())
+            results["seeds_devices"] = time_ours_on_layout(args.total_steps, seeds, os.cpu_count())
         for peer in PEERS:
             results.pop(peer, None)
         for peer, python in peer_pythons.items():

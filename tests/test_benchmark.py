@@ -172,17 +172,20 @@ def test_use_cpu_devices_before_jax_starts_splits_the_cpu():
     assert out.stdout.split() == ["2", "cpu", "True"]
 
 
-def test_use_cpu_devices_after_jax_started_names_the_fix():
+@pytest.mark.parametrize("setup,count,fix", [
+    ("use_cpu_devices", 7, "XLA_FLAGS='--xla_force_host_platform_device_count=7"),
+    ("use_cpu_threads", 977, "PJRT_NPROC=977"),
+])
+def test_cpu_layout_after_jax_started_names_the_fix(setup, count, fix):
     import jax
-    import pytest
 
-    from jaxrl.compilation import use_cpu_devices
+    from jaxrl import compilation
 
     jax.numpy.zeros(1).block_until_ready()  # JAX has started
-    with pytest.raises(RuntimeError, match="XLA_FLAGS='--xla_force_host_platform_device_count=7"):
-        use_cpu_devices(7)
+    with pytest.raises(RuntimeError, match=fix):
+        getattr(compilation, setup)(count)
     with pytest.raises(ValueError, match="positive integer"):
-        use_cpu_devices(0)
+        getattr(compilation, setup)(0)
 
 
 def test_use_cpu_threads_before_jax_starts_sizes_xla_thread_pool():
@@ -199,18 +202,6 @@ def test_use_cpu_threads_before_jax_starts_sizes_xla_thread_pool():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**env, "JAX_PLATFORMS": "cpu"})
     assert out.stdout.split() == ["1", "1"]
-
-
-def test_use_cpu_threads_after_jax_started_names_the_fix():
-    import jax
-
-    from jaxrl.compilation import use_cpu_threads
-
-    jax.numpy.zeros(1).block_until_ready()  # JAX has started
-    with pytest.raises(RuntimeError, match="PJRT_NPROC=977"):
-        use_cpu_threads(977)
-    with pytest.raises(ValueError, match="positive integer"):
-        use_cpu_threads(0)
 
 
 @pytest.mark.parametrize("algo,preset", [("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("sac", "Pendulum-v1")])
