@@ -62,12 +62,12 @@ def collect(env, env_params, policy: Callable, policy_carry, envs_: EnvBatch, ke
     num_envs = envs_.first.shape[0]
     vmap_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
-    def step(carry, step_key):
+    def step(carry, keys):
         batch, policy_carry = carry
-        act_key, env_key = jax.random.split(step_key)
+        act_key, env_keys = keys
         policy_carry, action, log_prob = policy(policy_carry, batch.obs, batch.first, act_key)
         next_obs, env_state, reward, terminated, truncated, info = vmap_step(
-            jax.random.split(env_key, num_envs), batch.env_state, action, env_params
+            env_keys, batch.env_state, action, env_params
         )
         transition = Trajectory(
             obs=batch.obs, first=batch.first, action=action, log_prob=log_prob,
@@ -78,9 +78,14 @@ def collect(env, env_params, policy: Callable, policy_carry, envs_: EnvBatch, ke
         done = jnp.logical_or(terminated, truncated)
         return (EnvBatch(env_state, next_obs, done), policy_carry), transition
 
-    (envs_, policy_carry), trajectory = jax.lax.scan(
-        step, (envs_, policy_carry), jax.random.split(key, num_steps)
-    )
+    def step_keys(step_key):
+        act_key, env_key = jax.random.split(step_key)
+        return act_key, jax.random.split(env_key, num_envs)
+
+    # Every step's keys in one batched hash before the loop (the same keys a split inside
+    # each step would draw): two fewer hash calls, and their kernels, per sequential step.
+    keys = jax.vmap(step_keys)(jax.random.split(key, num_steps))
+    (envs_, policy_carry), trajectory = jax.lax.scan(step, (envs_, policy_carry), keys)
     return envs_, policy_carry, trajectory
 
 
