@@ -83,6 +83,49 @@ def orthogonal(scale: float = np.sqrt(2.0)):
     return init
 
 
+FEW_INPUT_FEATURES = 8  # up to this many input features `few_inputs_matmul` applies
+
+
+@jax.custom_vjp
+def few_inputs_matmul(x, kernel):
+    """`x @ kernel` for `x` `(..., K)` with small K and `kernel` `(K, N)`, as K broadcast
+    multiply-adds that XLA fuses with the layer's bias and activation into one kernel (a
+    product is a call of its own); the gradients are the usual products."""
+    # This order (features 1, 0, 2, 3, ...) gives XLA:CPU's dot result bit for bit.
+    order = [1, 0, *range(2, x.shape[-1])] if x.shape[-1] > 1 else [0]
+    out = x[..., order[0]:order[0] + 1] * kernel[order[0]]
+    for i in order[1:]:
+        out = out + x[..., i:i + 1] * kernel[i]
+    return out
+
+
+def _few_inputs_matmul_fwd(x, kernel):
+    return few_inputs_matmul(x, kernel), (x, kernel)
+
+
+def _few_inputs_matmul_bwd(residuals, grad):
+    x, kernel = residuals
+    leading = tuple(range(x.ndim - 1))
+    grad_x = jax.lax.dot_general(grad, kernel, (((grad.ndim - 1,), (1,)), ((), ())))
+    grad_kernel = jax.lax.dot_general(x, grad, ((leading, leading), ((), ())))
+    return grad_x, grad_kernel
+
+
+few_inputs_matmul.defvjp(_few_inputs_matmul_fwd, _few_inputs_matmul_bwd)
+
+
+def few_inputs_dot_general(lhs, rhs, dimension_numbers, precision=None,
+                           preferred_element_type=None, **kwargs):
+    """`nn.Dense`'s `dot_general`, through `few_inputs_matmul` for a few input features."""
+    (lhs_contract, rhs_contract), (lhs_batch, _) = dimension_numbers
+    if (lhs.shape[-1] <= FEW_INPUT_FEATURES and rhs.ndim == 2 and not lhs_batch
+            and tuple(lhs_contract) == (lhs.ndim - 1,) and tuple(rhs_contract) == (0,)
+            and lhs.dtype == rhs.dtype == jnp.float32 and preferred_element_type in (None, jnp.float32)):
+        return few_inputs_matmul(lhs, rhs)
+    return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
+                               preferred_element_type=preferred_element_type, **kwargs)
+
+
 class MLP(nn.Module):
     """Fully connected torso: `(..., in_dim) -> (..., hidden_sizes[-1])`.
 
@@ -90,20 +133,30 @@ class MLP(nn.Module):
     implementation details literature; optional LayerNorm after each layer (PQN uses it).
     `input_ndim > 1` flattens that many trailing input dims into the features first (an
     MLP over images `(..., H, W, C)`: `input_ndim=3`).
+
+    `few_inputs_fused`: a first layer with at most `FEW_INPUT_FEATURES` inputs computes its
+    product as multiply-adds fused with the bias and activation. The actor-critics use it:
+    PPO's 4 CartPole-v1 envs then act 0.4 us faster per step, and their programs train the
+    same parameters bit for bit (XLA:CPU's product adds the features in the same order).
+    In SAC's and Rainbow's programs XLA fuses its product differently, so there it would
+    change the last bits of what they train; they keep the product.
     """
 
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "tanh"
     layer_norm: bool = False
     input_ndim: int = 1
+    few_inputs_fused: bool = False
 
     @nn.compact
     def __call__(self, x):
         act = activation_fn(self.activation)
         if self.input_ndim > 1:
             x = x.reshape(x.shape[:x.ndim - self.input_ndim] + (-1,)).astype(jnp.float32)
-        for size in self.hidden_sizes:
-            x = nn.Dense(size, kernel_init=orthogonal(), bias_init=nn.initializers.zeros)(x)
+        for layer, size in enumerate(self.hidden_sizes):
+            product = few_inputs_dot_general if self.few_inputs_fused and layer == 0 else jax.lax.dot_general
+            x = nn.Dense(size, kernel_init=orthogonal(), bias_init=nn.initializers.zeros,
+                         dot_general=product)(x)
             if self.layer_norm:
                 x = nn.LayerNorm()(x)
             x = act(x)
@@ -148,11 +201,12 @@ class MinAtarCNN(nn.Module):
 
 
 def make_torso(kind: str, hidden_sizes: Sequence[int], activation: str, layer_norm: bool = False,
-               obs_ndim: int = 1):
+               obs_ndim: int = 1, few_inputs_fused: bool = False):
     """`kind` is "mlp" or "cnn" (the MinAtar CNN). `obs_ndim`: the observations' number of
-    dims (the MLP flattens images)."""
+    dims (the MLP flattens images). `few_inputs_fused`: see `MLP`."""
     if kind == "mlp":
-        return MLP(tuple(hidden_sizes), activation, layer_norm, input_ndim=obs_ndim)
+        return MLP(tuple(hidden_sizes), activation, layer_norm, input_ndim=obs_ndim,
+                   few_inputs_fused=few_inputs_fused)
     if kind == "cnn":
         return MinAtarCNN(tuple(hidden_sizes), activation, layer_norm=layer_norm)
     raise ValueError(f"Unknown network {kind!r}; choose 'mlp' or 'cnn'.")
@@ -302,13 +356,12 @@ class ActorCritic(nn.Module):
     obs_ndim: int = 1  # dims of one observation (an MLP torso flattens images)
 
     def setup(self):
-        self.actor_torso = make_torso(self.torso, self.hidden_sizes, self.activation,
-                                      obs_ndim=self.obs_ndim)
-        self.critic_torso = (
-            self.actor_torso
-            if self.shared_torso
-            else make_torso(self.torso, self.hidden_sizes, self.activation, obs_ndim=self.obs_ndim)
-        )
+        def torso():
+            return make_torso(self.torso, self.hidden_sizes, self.activation,
+                              obs_ndim=self.obs_ndim, few_inputs_fused=True)
+
+        self.actor_torso = torso()
+        self.critic_torso = self.actor_torso if self.shared_torso else torso()
         self.policy_head, self.value_head = policy_and_value_heads(self.action_dim)
         self.log_std = None if self.discrete else self.param(
             "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))

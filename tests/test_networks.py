@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl.networks import MLP, ActorCritic, MinAtarCNN, QNetwork, extract_patches
+from jaxrl.networks import MLP, ActorCritic, MinAtarCNN, QNetwork, extract_patches, few_inputs_matmul
 
 
 def test_patch_convolution_equals_lax_conv():
@@ -125,3 +125,42 @@ def test_mlp_flattens_image_observations():
     q_net = QNetwork(3, "mlp", (16,), obs_ndim=3)
     q_params = q_net.init(jax.random.PRNGKey(2), images)
     assert q_net.apply(q_params, images).shape == (2, 5, 3)
+
+
+def test_few_inputs_matmul_matches_the_product_and_its_gradients():
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    x = jax.random.normal(keys[0], (3, 16, 4))
+    kernel = jax.random.normal(keys[1], (4, 8))
+    cotangent = jax.random.normal(keys[2], (3, 16, 8))
+
+    def pullback(product):
+        out, vjp = jax.vjp(product, x, kernel)
+        return (out, *vjp(cotangent))
+
+    want = jax.jit(lambda: pullback(jnp.matmul))()
+    got = jax.jit(lambda: pullback(few_inputs_matmul))()
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
+    # Per-seed parameters under vmap, one feature (the loop's degenerate case) and a NumPy reference.
+    kernels = jax.random.normal(keys[1], (3, 4, 8))
+    np.testing.assert_allclose(jax.jit(jax.vmap(few_inputs_matmul))(x, kernels),
+                               np.einsum("sbk,skn->sbn", x, kernels), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(few_inputs_matmul(x[..., :1], kernel[:1]), np.asarray(x[..., :1]) * np.asarray(kernel[0]),
+                               rtol=1e-6)
+
+
+def test_actor_critic_with_few_inputs_computes_what_plain_products_compute():
+    net = ActorCritic(action_dim=2, discrete=True, hidden_sizes=(32, 32))
+    obs = jax.random.normal(jax.random.PRNGKey(1), (64, 4))
+    params = net.init(jax.random.PRNGKey(0), obs)
+    dist, value = jax.jit(net.apply)(params, obs)
+    p = params["params"]
+
+    def plain_torso(t):
+        h = jnp.tanh(obs @ t["Dense_0"]["kernel"] + t["Dense_0"]["bias"])
+        return jnp.tanh(h @ t["Dense_1"]["kernel"] + t["Dense_1"]["bias"])
+
+    logits = plain_torso(p["actor_torso"]) @ p["policy_head"]["kernel"] + p["policy_head"]["bias"]
+    values = (plain_torso(p["critic_torso"]) @ p["value_head"]["kernel"] + p["value_head"]["bias"])[:, 0]
+    np.testing.assert_allclose(dist.logits, logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(value, values, rtol=1e-5, atol=1e-6)
