@@ -137,8 +137,11 @@ def test_few_inputs_matmul_matches_the_product_and_its_gradients():
         out, vjp = jax.vjp(product, x, kernel)
         return (out, *vjp(cotangent))
 
-    want = jax.jit(lambda: pullback(jnp.matmul))()
-    got = jax.jit(lambda: pullback(few_inputs_matmul))()
+    def pushforward(product):  # forward mode too (a custom_vjp would refuse it)
+        return jax.jvp(product, (x, kernel), (cotangent[..., :4], kernel * 0.5))
+
+    want = jax.jit(lambda: (*pullback(jnp.matmul), *pushforward(jnp.matmul)))()
+    got = jax.jit(lambda: (*pullback(few_inputs_matmul), *pushforward(few_inputs_matmul)))()
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
     # Per-seed parameters under vmap, one feature (the loop's degenerate case) and a NumPy reference.
