@@ -178,11 +178,12 @@ _PRESETS += [
     # 0.95, epsilon from 1 to 0.1 over 25k steps. `python scripts/steps_to_threshold.py pqn
     # CartPole-v1 --full --seeds 24 --first-seed 100 --max-steps 100000`: a 475 evaluation
     # after a median of 20.5k env steps; 23 of 24 seeds end at >= 475 (one at 194; in a
-    # sweep batched with other settings, 22 of 24). The config defaults
-    # (128-128, learning rate 3e-4, lambda 0.65, epsilon to 0.05 over 100k steps, 500k) took
-    # a median of 125k env steps and also ended below 475 on 3 of 24 seeds: PQN's greedy
-    # CartPole policy sometimes collapses late, once episodes stop failing.
-    # docs/optimisation.md has the sweep.
+    # sweep batched with other settings, 22 of 24); with RAdam on one vector (2026-12-06)
+    # the same median and 20 of 24 (the learning rate 5e-3 or a gradient-norm clip of 1
+    # did no better). The config defaults (128-128, learning rate 3e-4, lambda 0.65 then,
+    # epsilon to 0.05 over 100k steps, 500k) took a median of 125k env steps and also ended
+    # below 475 on 3 of 24 seeds: PQN's greedy CartPole policy sometimes collapses late,
+    # once episodes stop failing. docs/optimisation.md has the sweeps.
     Preset(name="CartPole-v1", algo="pqn", env="CartPole-v1",
            overrides=dict(hidden_sizes=(64, 64), learning_rate=1e-2, q_lambda=0.95,
                           epsilon_end=0.1, epsilon_decay_steps=25_000),
