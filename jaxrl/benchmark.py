@@ -153,6 +153,14 @@ def _layout_worker(total_steps: int, seeds: list[int]) -> None:
     print(json.dumps([time_ours(total_steps, n) for n in seeds]))
 
 
+def _compilation_cache_env(enabled: bool) -> dict[str, str]:
+    """This process's environment for a benchmark subprocess, with the persistent
+    compilation cache switched on or off (and none of this process's cache settings)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+    env["JAX_ENABLE_COMPILATION_CACHE"] = "true" if enabled else "false"
+    return env
+
+
 def _cpu_layout_code(devices: int = 1, threads: int | None = None) -> str:
     """The statements a benchmark subprocess runs first to set up its CPU backend, as
     `jaxrl train --cpu-devices N --cpu-threads N` does."""
@@ -184,8 +192,7 @@ def _cold_worker(total_steps: int) -> None:
 
 
 def time_ours_cold(total_steps: int, threads: int | None = None) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
-    env["JAX_ENABLE_COMPILATION_CACHE"] = "false"
+    env = _compilation_cache_env(enabled=False)
     t = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", _cpu_layout_code(threads=threads)
@@ -295,8 +302,7 @@ def time_to_threshold_subprocess(cache: bool, threads: int | None = ONE_SEED_THR
     (a true cold start) or on (a rerun on a machine that has compiled it before), on
     `threads` XLA worker threads (None: XLA's default; one seed of a classic-control preset
     runs fastest on one, as `jaxrl train --cpu-threads 1`)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
-    env["JAX_ENABLE_COMPILATION_CACHE"] = "true" if cache else "false"
+    env = _compilation_cache_env(enabled=cache)
     # The clock starts before jaxrl (and so jax) is imported, as the SB3 worker's starts
     # before torch is.
     code = ("import time; start = time.perf_counter(); " + _cpu_layout_code(threads=threads)
@@ -817,15 +823,16 @@ def _ppo_markdown(results: dict) -> list[str]:
     ]
     ours = results["ours_cold"]
     # Older JSON files have no one-thread run: their headline was the default-threads seed.
-    one_seed = results.get("ours_one_seed") or results["seeds"][0]
+    has_one_thread_seed = "ours_one_seed" in results
+    one_seed = results["ours_one_seed"] if has_one_thread_seed else results["seeds"][0]
     one_seed_threads = one_seed.get("threads", ONE_SEED_THREADS)
-    threads = f"{one_seed_threads} XLA thread" if "ours_one_seed" in results else "XLA's default threads"
+    threads = f"{one_seed_threads} XLA thread" if has_one_thread_seed else "XLA's default threads"
     lines.append(
         f"| jaxrl ({threads}) | {ours['cold_seconds']:.1f} s | {ours['compile_seconds']:.1f} s | "
         f"{one_seed['warm_seconds']:.2f} s | {one_seed['steps_per_second']:,.0f} | "
         f"{ours['mean_return']:.1f} |"
     )
-    if "ours_one_seed" in results:
+    if has_one_thread_seed:
         default = results["seeds"][0]
         lines.append(
             f"| jaxrl (XLA's default threads, one per core) | - | {default['compile_seconds']:.1f} s | "
@@ -845,7 +852,7 @@ def _ppo_markdown(results: dict) -> list[str]:
             f"Speed-up{over}, warm: **{r['learn_seconds'] / one_seed['warm_seconds']:.1f}x**; "
             f"cold: **{r['cold_seconds'] / ours['cold_seconds']:.1f}x**"
             + (f" (warm with XLA's default threads: {r['learn_seconds'] / results['seeds'][0]['warm_seconds']:.1f}x)."
-               if "ours_one_seed" in results else "."),
+               if has_one_thread_seed else "."),
         ]
     lines += _notes_markdown(list(peers.values()))
     lines += [
@@ -883,7 +890,7 @@ def _ppo_markdown(results: dict) -> list[str]:
                 f"| {r['num_seeds']} | {r['devices']} | {r['warm_seconds']:.2f} | {r['warm_seconds'] / base:.2f}x | "
                 f"{r['warm_seconds'] / own:.2f}x | {r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |"
             )
-    if "ours_one_seed" in results:
+    if has_one_thread_seed:
         fastest = results["ours_one_seed"]["warm_seconds"]
         lines += ["", f"One seed on {one_seed_threads} XLA thread (the headline row above) trains in "
                       f"{fastest:.2f} s; against it, "

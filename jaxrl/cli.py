@@ -188,7 +188,7 @@ def _resume_kwargs(args: argparse.Namespace):
     return agent, resume_kwargs(run_config), step
 
 
-def _cpu_devices(args: argparse.Namespace) -> None:
+def _cpu_layout(args: argparse.Namespace) -> None:
     """`--cpu-devices N` and `--cpu-threads N`: set up the CPU backend before anything
     starts JAX."""
     from jaxrl.compilation import use_cpu_devices, use_cpu_threads
@@ -211,7 +211,7 @@ def train_command(argv: Sequence[str] | None = None, prog="jaxrl train") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _train_parser(prog).parse_args(argv)
     try:
-        _cpu_devices(args)
+        _cpu_layout(args)
         for name in ("checkpoint_every",):
             value = getattr(args, name)
             if value is not None and value < 0:
@@ -324,7 +324,7 @@ def sweep_command(argv: Sequence[str] | None = None, prog="jaxrl sweep") -> int:
     args = _sweep_parser(prog).parse_args(argv)
     args.num_seeds, args.eval_every = args.seeds, 0
     try:
-        _cpu_devices(args)
+        _cpu_layout(args)
         init_distributed(args.coordinator, args.num_processes, args.process_id)
         if args.seeds <= 0:
             raise CLIError(f"--seeds={args.seeds} must be a positive integer.")
