@@ -7,17 +7,15 @@ MLP and `(H, W, C)` / `(..., H, W, C)` for the CNN.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import jax
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl.distributions import Categorical
+from jaxrl.distributions import Categorical, DiagGaussian
 
-if TYPE_CHECKING:  # distrax (with TensorFlow Probability) costs ~0.3-0.5 s to import: only
-    import distrax  # continuous on-policy policies import it, when they are built.
 
 ACTIVATIONS = {
     "tanh": nn.tanh,
@@ -313,14 +311,12 @@ def policy_and_value_heads(action_dim: int):
     )
 
 
-def action_distribution(out, log_std=None, action_mask=None) -> Categorical | distrax.Distribution:
+def action_distribution(out, log_std=None, action_mask=None) -> Categorical | DiagGaussian:
     """Categorical over logits `out` (masked) when `log_std` is None, else a diagonal
     Gaussian with means `out` and a state-independent log std."""
     if log_std is None:
         return Categorical(logits=masked_logits(out, action_mask))
-    import distrax
-
-    return distrax.MultivariateNormalDiag(out, jnp.broadcast_to(jnp.exp(log_std), out.shape))
+    return DiagGaussian.create(out, jnp.broadcast_to(jnp.exp(log_std), out.shape))
 
 
 class ActorCritic(nn.Module):
@@ -357,7 +353,7 @@ class ActorCritic(nn.Module):
         self.log_std = None if self.discrete else self.param(
             "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
 
-    def policy(self, obs, action_mask=None) -> Categorical | distrax.Distribution:
+    def policy(self, obs, action_mask=None) -> Categorical | DiagGaussian:
         return action_distribution(self.policy_head(self.actor_torso(obs)), self.log_std, action_mask)
 
     def value(self, obs):
