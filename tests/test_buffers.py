@@ -416,3 +416,27 @@ def test_module_exports_documented_api():
                  "prioritized_sample", "prioritized_update", "set_priorities", "n_step_targets",
                  "n_step_transitions", "gather_steps", "linear_schedule"]:
         assert callable(getattr(buffers, name)), name
+
+
+def test_a_training_loop_writes_its_buffer_in_place():
+    """SAC with one env writes one transition per iteration and samples right after: the
+    compiled loop must not copy the (capacity, ...) buffer leaves each iteration (a write
+    of one row compiled as a dynamic-update-slice made XLA:CPU do so; `_set_rows`)."""
+    import re
+
+    import envs
+    from jaxrl.algos import sac
+    from jaxrl.train import updates
+
+    capacity = 50_021  # a size no other array in the program has
+    env, params = envs.make("Pendulum-v1")
+    agent = sac.make(env, params, sac.SACConfig(num_envs=1, num_steps=1, gradient_steps=1,
+                                                batch_size=8, hidden_sizes=(8,), learning_starts=1,
+                                                buffer_size=capacity, total_steps=100))
+    state = jax.eval_shape(agent.init, jax.random.PRNGKey(0))
+    text = jax.jit(lambda s: updates(agent, 3)(s)[0]).lower(state).compile().as_text()
+    computations = dict(re.findall(r"\n(%[\w.\-]+) \([^\n]*\{\n(.*?)\n\}", text, re.S))
+    bodies = [computations[name] for name in re.findall(r" while\(.*?body=(%[\w.\-]+)", text)]
+    assert bodies and any(re.search(rf"f32\[{capacity}[,\]]", body) for body in bodies)
+    # (A copy of the undonated input state before the loop is fine; one per iteration is not.)
+    assert not any(re.search(rf"= f32\[{capacity}[^ ]* copy\(", body) for body in bodies)

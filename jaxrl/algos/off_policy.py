@@ -208,9 +208,6 @@ def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> 
         # learner state) rather than under a `lax.cond`: under `vmap` over seeds a cond
         # runs both branches anyway, and this keeps the replay buffer out of a conditional's
         # operands. The waste is limited to the `learning_starts` warm-up.
-        # Known cost: XLA:CPU still copies some buffer leaves every iteration (copy ops of
-        # the full (buffer_size, ...) arrays in the optimized HLO), so time per iteration
-        # grows with buffer_size; size buffers to the budget (docs/continuous.md).
         carry = (state.learner, state.gradient_steps)
         learned, stats = learn(carry, learn_key, hp, buffer)
         learner_state, gradient_steps = jax.tree.map(lambda new, old: jnp.where(ready, new, old),
