@@ -15,7 +15,7 @@ Samples use `jax.random.categorical` (Gumbel-max over the logits), as distrax do
 
 The diagonal Gaussian computes what distrax's `MultivariateNormalDiag(loc, scale)` computes,
 in the same order of floating-point operations, so policies train the same parameters bit
-for bit as they did with distrax (tests/test_distributions.py), without importing it
+for bit as they did with distrax (tests/test_networks.py), without importing it
 (with TensorFlow Probability: ~0.3-0.5 s of every continuous-action cold start).
 """
 
