@@ -110,6 +110,12 @@ _PRESETS: list[Preset] = [
         total_steps=10_000_000, num_seeds=2, target_return=28.0,
     ),
     Preset(
+        name="SpaceInvaders-MinAtar-10M", algo="ppo", env="SpaceInvaders-MinAtar",
+        # The same, timed to the PPO return gymnax's README lists for SpaceInvaders (131).
+        overrides=_MINATAR_PPO,
+        total_steps=10_000_000, num_seeds=2, target_return=131.0,
+    ),
+    Preset(
         name="CartPole-v1-kl", algo="ppo", env="CartPole-v1",
         # PPO with the adaptive KL penalty instead of clipping (Schulman et al., 2017).
         overrides={**_REFERENCE, "objective": "kl", "kl_target": 0.01, "kl_coef": 1.0},
