@@ -121,16 +121,25 @@ class DiagGaussian:
         inv_scale = 1.0 / scale
         return cls(loc=loc, scale=scale, inv_scale=inv_scale, log_scale=jnp.log(jnp.abs(scale)))
 
+    def _log_det(self) -> jax.Array:
+        """`sum(log |scale|)` `(...)`: the log-determinant of `z -> scale * z + loc`."""
+        return jnp.sum(self.log_scale, axis=-1)
+
+    @staticmethod
+    def _standard_log_density(z) -> jax.Array:
+        """Log-density `(...)` of standard normal draws `z` `(..., d)`."""
+        return jnp.sum(-0.5 * jnp.square(z) - HALF_LOG_2PI, axis=-1)
+
     def log_prob(self, action) -> jax.Array:
         """`log pi(action)` `(...)` for actions `(..., d)`."""
         z = self.inv_scale * (action - self.loc)
         inverse_log_det = jnp.sum(-self.log_scale, axis=-1)
-        return jnp.sum(-0.5 * jnp.square(z) - HALF_LOG_2PI, axis=-1) + inverse_log_det
+        return self._standard_log_density(z) + inverse_log_det
 
     def entropy(self) -> jax.Array:
         """`sum_i (1/2 + log(sqrt(2 pi) scale_i))` `(...)`."""
         standard = jnp.sum(0.5 + jnp.full(self.loc.shape, HALF_LOG_2PI, self.loc.dtype), axis=-1)
-        return standard + jnp.sum(self.log_scale, axis=-1)
+        return standard + self._log_det()
 
     def mode(self) -> jax.Array:
         return self.loc
@@ -141,5 +150,4 @@ class DiagGaussian:
     def sample_and_log_prob(self, seed):
         """An action `(..., d)` and its log-probability `(...)`."""
         z = jax.random.normal(seed, self.loc.shape, self.loc.dtype)
-        log_prob = jnp.sum(-0.5 * jnp.square(z) - HALF_LOG_2PI, axis=-1) - jnp.sum(self.log_scale, axis=-1)
-        return self.scale * z + self.loc, log_prob
+        return self.scale * z + self.loc, self._standard_log_density(z) - self._log_det()
