@@ -217,14 +217,10 @@ class PrioritizedBufferState:
         return self.tree[self.num_leaves : self.num_leaves + self.capacity]
 
 
-def _last_occurrence(slots):
-    """Bool `(B,)`: True where `slots[i]` does not appear again later in the batch. A stable
-    sort groups equal slots in batch order; the last of each run is the last occurrence.
-    O(B log B), independent of the capacity."""
-    order = jnp.argsort(slots, stable=True)
-    sorted_slots = slots[order]
-    last_of_run = jnp.concatenate([sorted_slots[1:] != sorted_slots[:-1], jnp.array([True])])
-    return jnp.zeros(slots.shape, bool).at[order].set(last_of_run)
+def _last_occurrence_sorted(sorted_slots):
+    """Bool `(B,)` for slots sorted stably: True at the last entry of each run of equal
+    slots, i.e. the last occurrence in the original batch order."""
+    return jnp.concatenate([sorted_slots[1:] != sorted_slots[:-1], jnp.array([True])])
 
 
 def _tree_set(tree, slots, values, keep):
@@ -233,11 +229,21 @@ def _tree_set(tree, slots, values, keep):
 
     Duplicate slots: the last occurrence in the batch wins. XLA leaves the order of
     duplicate scatter writes unspecified (CPU happens to apply them in order, GPU need not),
-    so earlier duplicates are dropped explicitly (`_last_occurrence`). Ancestors shared by
-    several slots all receive the same sum, so those duplicate writes are harmless.
+    so earlier duplicates are dropped explicitly: a stable sort by slot groups equal slots
+    in batch order and the last of each run is kept. Ancestors shared by several slots all
+    receive the same sum, so those duplicate writes are harmless.
+
+    Every index below is computed from the sort's outputs, not from `slots` itself. When
+    `slots` come from reading `tree` (sampling descends the tree, then the same slots'
+    priorities are set), XLA would otherwise fuse those reads of the old tree into the
+    ancestor updates that run after the first write, and to keep them valid it copies the
+    whole tree before writing (3 copies of a 2M-entry tree per gradient step with a 1M
+    buffer). The sort is not fusible, so the old tree's last reader runs before any write.
     """
     num_leaves = tree.shape[0] // 2
-    keep = keep & _last_occurrence(slots)
+    slots, values, keep = jax.lax.sort(
+        (jnp.asarray(slots, jnp.int32), values, keep.astype(jnp.int32)), num_keys=1, is_stable=True)
+    keep = (keep > 0) & _last_occurrence_sorted(slots)
     node = num_leaves + jnp.clip(slots, 0, num_leaves - 1)
     # Dropped writes go out of bounds and are discarded by mode="drop".
     tree = _set_rows(tree, jnp.where(keep, node, tree.shape[0]), values)
@@ -248,21 +254,37 @@ def _tree_set(tree, slots, values, keep):
 
 
 def _find_leaves(tree, targets, size):
-    """Slots whose cumulative-priority interval contains `targets` (B,), by descending the
-    sum-tree one level per step for the whole batch.
+    """Slots whose cumulative-priority interval contains `targets` (B,), and their
+    priorities, by descending the sum-tree one level per step for the whole batch.
 
     A target at (or, through round-off, past) the right edge of a node's mass would step
     into an empty right subtree; the descent only goes right when that subtree has mass,
-    so it always ends on a leaf with positive priority (given a non-empty tree)."""
+    so it always ends on a leaf with positive priority (given a non-empty tree).
+
+    The descent is a loop, not unrolled: its outputs are then materialised, and nothing
+    after it reads `tree` again (the priorities are the last level's reads). Unrolled, XLA
+    fuses the descent's reads into later kernels, some of which it cannot order before the
+    priority update's in-place writes, and it then copies the whole tree every gradient
+    step to keep those reads valid.
+
+    Returns:
+      `(slots, priorities)`: int32 `(B,)` and float32 `(B,)`.
+    """
     num_leaves = tree.shape[0] // 2
-    node = jnp.ones(targets.shape, jnp.int32)
-    for _ in range(num_leaves.bit_length() - 1):
+
+    def descend(_, carry):
+        node, targets, _ = carry
         left = tree[2 * node]
         right = tree[2 * node + 1]
         go_right = (targets >= left) & (right > 0)
         targets = jnp.where(go_right, targets - left, targets)
-        node = 2 * node + go_right.astype(jnp.int32)
-    return jnp.clip(node - num_leaves, 0, jnp.maximum(size - 1, 0)).astype(jnp.int32)
+        return 2 * node + go_right.astype(jnp.int32), targets, jnp.where(go_right, right, left)
+
+    # With one leaf the root is that leaf, and the loop runs no step.
+    start = (jnp.ones(targets.shape, jnp.int32), targets, jnp.broadcast_to(tree[1], targets.shape))
+    node, _, priorities = jax.lax.fori_loop(0, num_leaves.bit_length() - 1, descend, start)
+    slots = jnp.clip(node - num_leaves, 0, jnp.maximum(size - 1, 0)).astype(jnp.int32)
+    return slots, priorities
 
 
 def prioritized_init(example_transition, capacity: int) -> PrioritizedBufferState:
@@ -314,8 +336,7 @@ def prioritized_sample(state: PrioritizedBufferState, key, batch_size: int, beta
     total = state.tree[1]
     uniforms = jax.random.uniform(key, (batch_size,), jnp.float32)
     targets = (jnp.arange(batch_size, dtype=jnp.float32) + uniforms) * (total / batch_size)
-    indices = _find_leaves(state.tree, targets, state.size)
-    priorities = state.tree[state.num_leaves + indices]
+    indices, priorities = _find_leaves(state.tree, targets, state.size)
     weights = (priorities / jnp.min(priorities)) ** (-jnp.asarray(beta, jnp.float32))
     batch = jax.tree.map(lambda d: d[indices], state.data)
     return batch, indices, weights
