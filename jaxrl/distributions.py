@@ -133,8 +133,7 @@ class DiagGaussian:
     def log_prob(self, action) -> jax.Array:
         """`log pi(action)` `(...)` for actions `(..., d)`."""
         z = self.inv_scale * (action - self.loc)
-        inverse_log_det = jnp.sum(-self.log_scale, axis=-1)
-        return self._standard_log_density(z) + inverse_log_det
+        return self._standard_log_density(z) - self._log_det()
 
     def entropy(self) -> jax.Array:
         """`sum_i (1/2 + log(sqrt(2 pi) scale_i))` `(...)`."""

@@ -421,34 +421,37 @@ def test_module_exports_documented_api():
         assert callable(getattr(buffers, name)), name
 
 
-def _loop_bodies(text):
-    """The while-loop bodies of a compiled program's HLO text."""
+def _assert_loop_writes_in_place(agent, array_type):
+    """Compile 3 iterations of `agent`'s training loop and check that its while-loop bodies
+    hold an array of HLO type `array_type` (e.g. `f32[50021,`, a size no other array has)
+    and never copy it. (A copy of the undonated input state before the loop is fine; one
+    per iteration is not.)"""
     import re
 
+    from jaxrl.train import updates
+
+    state = jax.eval_shape(agent.init, jax.random.PRNGKey(0))
+    text = jax.jit(lambda s: updates(agent, 3)(s)[0]).lower(state).compile().as_text()
     computations = dict(re.findall(r"\n(%[\w.\-]+) \([^\n]*\{\n(.*?)\n\}", text, re.S))
-    return [computations[name] for name in re.findall(r" while\(.*?body=(%[\w.\-]+)", text)]
+    bodies = [computations[name] for name in re.findall(r" while\(.*?body=(%[\w.\-]+)", text)]
+    pattern = re.escape(array_type)
+    assert bodies and any(re.search(pattern, body) for body in bodies)
+    assert not any(re.search(rf"= {pattern}[^ ]* copy\(", body) for body in bodies)
 
 
 def test_a_training_loop_writes_its_buffer_in_place():
     """SAC with one env writes one transition per iteration and samples right after: the
     compiled loop must not copy the (capacity, ...) buffer leaves each iteration (a write
     of one row compiled as a dynamic-update-slice made XLA:CPU do so; `_set_rows`)."""
-    import re
-
     import envs
     from jaxrl.algos import sac
-    from jaxrl.train import updates
 
     capacity = 50_021  # a size no other array in the program has
     env, params = envs.make("Pendulum-v1")
     agent = sac.make(env, params, sac.SACConfig(num_envs=1, num_steps=1, gradient_steps=1,
                                                 batch_size=8, hidden_sizes=(8,), learning_starts=1,
                                                 buffer_size=capacity, total_steps=100))
-    state = jax.eval_shape(agent.init, jax.random.PRNGKey(0))
-    bodies = _loop_bodies(jax.jit(lambda s: updates(agent, 3)(s)[0]).lower(state).compile().as_text())
-    assert bodies and any(re.search(rf"f32\[{capacity}[,\]]", body) for body in bodies)
-    # (A copy of the undonated input state before the loop is fine; one per iteration is not.)
-    assert not any(re.search(rf"= f32\[{capacity}[^ ]* copy\(", body) for body in bodies)
+    _assert_loop_writes_in_place(agent, f"f32[{capacity},")
 
 
 def test_prioritized_gradient_steps_update_the_sum_tree_in_place():
@@ -457,19 +460,11 @@ def test_prioritized_gradient_steps_update_the_sum_tree_in_place():
     them valid by copying the whole tree every gradient step (three 8 MB copies per
     iteration with a 1M buffer, which made prioritized replay 3-4x slower than uniform):
     `_find_leaves` and `_tree_set` are written so the old tree's reads come first."""
-    import re
-
     import envs
     from jaxrl.algos import dqn
-    from jaxrl.train import updates
 
     env, params = envs.make("CartPole-v1")
     agent = dqn.make(env, params, dqn.DQNConfig(
         num_envs=1, gradient_steps=2, batch_size=8, hidden_sizes=(8,), learning_starts=1,
         buffer_size=40_000, prioritized=True, total_steps=100))
-    leaves = 2 * 65_536  # the sum-tree of 40,000 slots, a size no other array has
-    state = jax.eval_shape(agent.init, jax.random.PRNGKey(0))
-    text = jax.jit(lambda s: updates(agent, 3)(s)[0]).lower(state).compile().as_text()
-    bodies = _loop_bodies(text)
-    assert bodies and any(re.search(rf"f32\[{leaves}\]", body) for body in bodies)
-    assert not any(re.search(rf"= f32\[{leaves}\][^ ]* copy\(", body) for body in bodies)
+    _assert_loop_writes_in_place(agent, f"f32[{2 * 65_536}]")  # the tree of 40,000 slots
