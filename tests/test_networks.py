@@ -3,8 +3,10 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
-from jaxrl.networks import MLP, ActorCritic, MinAtarCNN, QNetwork, extract_patches, few_inputs_matmul
+from jaxrl.networks import (MLP, ActorCritic, MinAtarCNN, QNetwork, extract_patches, few_inputs_matmul,
+                            few_outputs_dot_general, few_outputs_matmul)
 
 
 def test_patch_convolution_equals_lax_conv():
@@ -185,29 +187,47 @@ def test_mlp_flattens_image_observations():
     assert q_net.apply(q_params, images).shape == (2, 5, 3)
 
 
-def test_few_inputs_matmul_matches_the_product_and_its_gradients():
+@pytest.mark.parametrize("product, features, outputs", [(few_inputs_matmul, 4, 8), (few_outputs_matmul, 8, 3)])
+def test_few_feature_products_match_the_product_and_its_gradients(product, features, outputs):
+    """`few_inputs_matmul` (a few input features) and `few_outputs_matmul` (a few outputs)
+    compute `x @ kernel` and its derivatives, in reverse and forward mode, under jit and
+    vmap."""
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
-    x = jax.random.normal(keys[0], (3, 16, 4))
-    kernel = jax.random.normal(keys[1], (4, 8))
-    cotangent = jax.random.normal(keys[2], (3, 16, 8))
+    x = jax.random.normal(keys[0], (3, 16, features))
+    kernel = jax.random.normal(keys[1], (features, outputs))
+    cotangent = jax.random.normal(keys[2], (3, 16, outputs))
 
     def pullback(product):
         out, vjp = jax.vjp(product, x, kernel)
         return (out, *vjp(cotangent))
 
     def pushforward(product):  # forward mode too (a custom_vjp would refuse it)
-        return jax.jvp(product, (x, kernel), (cotangent[..., :4], kernel * 0.5))
+        return jax.jvp(product, (x, kernel), (x * 0.5, kernel * 0.5))
 
     want = jax.jit(lambda: (*pullback(jnp.matmul), *pushforward(jnp.matmul)))()
-    got = jax.jit(lambda: (*pullback(few_inputs_matmul), *pushforward(few_inputs_matmul)))()
+    got = jax.jit(lambda: (*pullback(product), *pushforward(product)))()
     for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
-    # Per-seed parameters under vmap, one feature (the loop's degenerate case) and a NumPy reference.
-    kernels = jax.random.normal(keys[1], (3, 4, 8))
-    np.testing.assert_allclose(jax.jit(jax.vmap(few_inputs_matmul))(x, kernels),
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    # The kernel's gradient against NumPy's x^T g, and per-seed parameters under vmap.
+    np.testing.assert_allclose(got[2], np.einsum("sbk,sbn->kn", x, cotangent), rtol=1e-5, atol=1e-5)
+    kernels = jax.random.normal(keys[1], (3, features, outputs))
+    np.testing.assert_allclose(jax.jit(jax.vmap(product))(x, kernels),
                                np.einsum("sbk,skn->sbn", x, kernels), rtol=1e-5, atol=1e-5)
+    seed_grads = jax.jit(jax.vmap(jax.grad(lambda k, x, c: jnp.sum(product(x, k) * c))))(kernels, x, cotangent)
+    np.testing.assert_allclose(seed_grads, np.einsum("sbk,sbn->skn", x, cotangent), rtol=1e-5, atol=1e-5)
+    # One feature (few_inputs_matmul's degenerate loop).
     np.testing.assert_allclose(few_inputs_matmul(x[..., :1], kernel[:1]), np.asarray(x[..., :1]) * np.asarray(kernel[0]),
                                rtol=1e-6)
+
+
+def test_few_outputs_product_only_for_two_to_four_outputs():
+    """A head of 2-4 outputs goes through `few_outputs_matmul` (its kernel gradient as
+    sums over rows); one output, or more than four, stays a plain product."""
+    x = jnp.ones((16, 8))
+    numbers = (((1,), (0,)), ((), ()))
+    for outputs, routed in [(1, False), (2, True), (4, True), (5, False)]:
+        jaxpr = str(jax.make_jaxpr(lambda k: few_outputs_dot_general(x, k, numbers))(jnp.ones((8, outputs))))
+        assert ("custom_jvp_call" in jaxpr) == routed, (outputs, jaxpr)
 
 
 def test_actor_critic_with_few_inputs_computes_what_plain_products_compute():
