@@ -103,16 +103,26 @@ few_inputs_matmul.defjvps(lambda x_dot, _, x, kernel: x_dot @ kernel,
                           lambda kernel_dot, _, x, kernel: x @ kernel_dot)
 
 
-def few_inputs_dot_general(lhs, rhs, dimension_numbers, precision=None,
-                           preferred_element_type=None, **kwargs):
-    """`nn.Dense`'s `dot_general`, through `few_inputs_matmul` for a few input features."""
-    (lhs_contract, rhs_contract), (lhs_batch, _) = dimension_numbers
-    if (lhs.shape[-1] <= FEW_INPUT_FEATURES and rhs.ndim == 2 and not lhs_batch
-            and tuple(lhs_contract) == (lhs.ndim - 1,) and tuple(rhs_contract) == (0,)
-            and lhs.dtype == rhs.dtype == jnp.float32 and preferred_element_type in (None, jnp.float32)):
-        return few_inputs_matmul(lhs, rhs)
-    return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
-                               preferred_element_type=preferred_element_type, **kwargs)
+def _dense_dot_general(product, applies):
+    """A `dot_general` for `nn.Dense` that computes `lhs @ rhs` with `product` when the call
+    is a plain float32 matrix product `(..., K) @ (K, N)` and `applies(K, N)`, and with
+    `jax.lax.dot_general` otherwise."""
+
+    def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, **kwargs):
+        (lhs_contract, rhs_contract), (lhs_batch, _) = dimension_numbers
+        if (rhs.ndim == 2 and not lhs_batch and applies(*rhs.shape)
+                and tuple(lhs_contract) == (lhs.ndim - 1,) and tuple(rhs_contract) == (0,)
+                and lhs.dtype == rhs.dtype == jnp.float32 and preferred_element_type in (None, jnp.float32)):
+            return product(lhs, rhs)
+        return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
+                                   preferred_element_type=preferred_element_type, **kwargs)
+
+    return dot_general
+
+
+# `nn.Dense`'s `dot_general`, through `few_inputs_matmul` for a few input features.
+few_inputs_dot_general = _dense_dot_general(few_inputs_matmul,
+                                            lambda inputs, _: inputs <= FEW_INPUT_FEATURES)
 
 
 FEW_OUTPUT_FEATURES = 4  # up to this many outputs (and more than one) `few_outputs_matmul` applies
@@ -135,16 +145,9 @@ def _few_outputs_kernel_tangent(kernel_dot, _, x, kernel):
 few_outputs_matmul.defjvps(lambda x_dot, _, x, kernel: x_dot @ kernel, _few_outputs_kernel_tangent)
 
 
-def few_outputs_dot_general(lhs, rhs, dimension_numbers, precision=None,
-                            preferred_element_type=None, **kwargs):
-    """`nn.Dense`'s `dot_general`, through `few_outputs_matmul` for a few output features."""
-    (lhs_contract, rhs_contract), (lhs_batch, _) = dimension_numbers
-    if (1 < rhs.shape[-1] <= FEW_OUTPUT_FEATURES and rhs.ndim == 2 and not lhs_batch
-            and tuple(lhs_contract) == (lhs.ndim - 1,) and tuple(rhs_contract) == (0,)
-            and lhs.dtype == rhs.dtype == jnp.float32 and preferred_element_type in (None, jnp.float32)):
-        return few_outputs_matmul(lhs, rhs)
-    return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
-                               preferred_element_type=preferred_element_type, **kwargs)
+# `nn.Dense`'s `dot_general`, through `few_outputs_matmul` for a few output features.
+few_outputs_dot_general = _dense_dot_general(
+    few_outputs_matmul, lambda _, outputs: 1 < outputs <= FEW_OUTPUT_FEATURES)
 
 
 class MLP(nn.Module):
