@@ -537,8 +537,9 @@ class TanhGaussianActor(nn.Module):
     @nn.compact
     def __call__(self, obs):
         x = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
-        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros)(x)
-        raw = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros)(x)
+        head = lambda: nn.Dense(self.action_dim, kernel_init=orthogonal(0.01),  # noqa: E731
+                                bias_init=nn.initializers.zeros, dot_general=few_outputs_dot_general)
+        mean, raw = head()(x), head()(x)
         log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (jnp.tanh(raw) + 1.0)
         return mean, log_std
 
@@ -553,5 +554,5 @@ class DeterministicActor(nn.Module):
     @nn.compact
     def __call__(self, obs):
         x = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
-        return jnp.tanh(nn.Dense(self.action_dim, kernel_init=orthogonal(0.01),
-                                 bias_init=nn.initializers.zeros)(x))
+        return jnp.tanh(nn.Dense(self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros,
+                                 dot_general=few_outputs_dot_general)(x))
