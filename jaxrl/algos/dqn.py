@@ -194,7 +194,7 @@ def validate(config: DQNConfig, env, env_params) -> None:
     if not hasattr(space, "n"):
         raise cfg.ConfigError(
             f"DQN needs a discrete action space; this env's action space is {space!r} "
-            "(continuous). Use an actor-critic algorithm (ppo, a2c) for continuous actions."
+            "(continuous). Use sac, td3, ddpg or ppo for continuous actions."
         )
     cfg.check_positive(config, "total_steps", "num_envs", "num_steps", "buffer_size",
                        "batch_size", "gradient_steps", "target_update_interval", "n_step",
