@@ -38,6 +38,7 @@ def activation_fn(name: str):
         ) from None
 
 
+@jax.jit
 def householder_orthonormal(a):
     """Orthonormal columns `Q` `(m, n)` of the QR decomposition of `a` `(m, n)`, `m >= n`,
     with signs fixed so `R` has a positive diagonal (then Q is Haar-distributed when `a` is
@@ -46,6 +47,10 @@ def householder_orthonormal(a):
     Written with plain matrix-vector products in a `fori_loop` instead of LAPACK's geqrf:
     XLA:CPU's batched LAPACK QR (what `vmap` over seeds of an orthogonal initialiser becomes)
     intermittently deadlocks its thread pool on jaxlib 0.10.2, and initialisation is cheap.
+
+    Jitted, so its loop is traced once per shape: flax evaluates every parameter's
+    initialiser abstractly on each `apply` (a shape check), which otherwise retraced this
+    loop for every parameter of every program that applies a network.
     """
     m, n = a.shape
     rows = jnp.arange(m)
