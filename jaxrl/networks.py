@@ -155,6 +155,13 @@ few_outputs_dot_general = _dense_dot_general(
     few_outputs_matmul, lambda _, outputs: 1 < outputs <= FEW_OUTPUT_FEATURES)
 
 
+def output_dense(size: int, scale: float) -> nn.Dense:
+    """An output layer: orthogonal kernel with gain `scale`, zero bias, and a product whose
+    kernel gradient takes `few_outputs_matmul`'s sums over rows when it has 2-4 outputs."""
+    return nn.Dense(size, kernel_init=orthogonal(scale), bias_init=nn.initializers.zeros,
+                    dot_general=few_outputs_dot_general)
+
+
 class MLP(nn.Module):
     """Fully connected torso: `(..., in_dim) -> (..., hidden_sizes[-1])`.
 
@@ -308,9 +315,7 @@ class QNetwork(nn.Module):
         if self.noisy:
             dense = lambda size: NoisyDense(size, self.noisy_sigma)  # noqa: E731
         else:
-            dense = lambda size: nn.Dense(size, kernel_init=orthogonal(1.0),  # noqa: E731
-                                          bias_init=nn.initializers.zeros,
-                                          dot_general=few_outputs_dot_general)
+            dense = lambda size: output_dense(size, 1.0)  # noqa: E731
         atoms = self.num_atoms
         out = dense(self.action_dim * atoms)(x).reshape(x.shape[:-1] + (self.action_dim, atoms))
         if self.dueling:
@@ -347,9 +352,8 @@ def policy_and_value_heads(action_dim: int):
     """The output layers of actor-critics: policy logits/means (small init, so the initial
     policy is near uniform) and a scalar value."""
     return (
-        nn.Dense(action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros,
-                 dot_general=few_outputs_dot_general),
-        nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros),
+        output_dense(action_dim, 0.01),
+        output_dense(1, 1.0),
     )
 
 
@@ -508,7 +512,7 @@ class ContinuousQ(nn.Module):
     def __call__(self, obs, action):
         x = jnp.concatenate([obs.astype(jnp.float32), action.astype(jnp.float32)], axis=-1)
         x = MLP(tuple(self.hidden_sizes), self.activation)(x)
-        return nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros)(x)[..., 0]
+        return output_dense(1, 1.0)(x)[..., 0]
 
 
 class CriticEnsemble(nn.Module):
@@ -542,9 +546,8 @@ class TanhGaussianActor(nn.Module):
     @nn.compact
     def __call__(self, obs):
         x = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
-        head = lambda: nn.Dense(self.action_dim, kernel_init=orthogonal(0.01),  # noqa: E731
-                                bias_init=nn.initializers.zeros, dot_general=few_outputs_dot_general)
-        mean, raw = head()(x), head()(x)
+        mean = output_dense(self.action_dim, 0.01)(x)
+        raw = output_dense(self.action_dim, 0.01)(x)
         log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (jnp.tanh(raw) + 1.0)
         return mean, log_std
 
@@ -559,5 +562,4 @@ class DeterministicActor(nn.Module):
     @nn.compact
     def __call__(self, obs):
         x = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
-        return jnp.tanh(nn.Dense(self.action_dim, kernel_init=orthogonal(0.01), bias_init=nn.initializers.zeros,
-                                 dot_general=few_outputs_dot_general)(x))
+        return jnp.tanh(output_dense(self.action_dim, 0.01)(x))
