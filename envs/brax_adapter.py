@@ -94,6 +94,33 @@ def _quiet_brax_trace():
         yield
 
 
+# MuJoCo notices about brax's own model files, not actionable by our users: brax 0.14.2's
+# halfcheetah asset uses the deprecated `settotalmass` compiler attribute.
+_BRAX_ASSET_NOTICES = ("compiler attribute 'settotalmass' is deprecated",)
+
+
+@contextlib.contextmanager
+def _mujoco_warnings_as_python_warnings():
+    """While Brax compiles its MuJoCo model, hand MuJoCo's warnings to Python's `warnings`.
+
+    MuJoCo's default handler prints them and appends them to `MUJOCO_LOG.TXT` in the
+    working directory, so building `brax/halfcheetah` left that file wherever a user ran
+    `jaxrl train`. Notices about Brax's own assets are dropped; anything else is warned."""
+    import mujoco
+
+    previous = mujoco.get_mju_user_warning()
+
+    def warn(message: str) -> None:
+        if not message.startswith(_BRAX_ASSET_NOTICES):
+            warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+    mujoco.set_mju_user_warning(warn)
+    try:
+        yield
+    finally:
+        mujoco.set_mju_user_warning(previous)
+
+
 def brax_names() -> list[str]:
     """Brax env names (without the ``brax/`` prefix)."""
     names = set(_KNOWN_BRAX_NAMES)
@@ -207,7 +234,7 @@ def make_brax(
     if int(episode_length) <= 0:
         raise ValueError(f"episode_length must be a positive int, got {episode_length!r}")
     backend = default_backend() if backend is None else backend
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _mujoco_warnings_as_python_warnings():
         # Printed by every Brax env constructor; says Brax is in maintenance mode.
         warnings.filterwarnings("ignore", message=r"Brax System, piplines and environments")
         env = brax_envs.get_environment(short, backend=backend, **kwargs)

@@ -115,6 +115,26 @@ def test_brax_env_runs_under_jit_vmap(name):
     _check_rollout(env, params, obs0, out)
 
 
+def test_brax_model_warnings_leave_no_log_file(tmp_path, monkeypatch):
+    """brax/halfcheetah's asset makes MuJoCo warn; MuJoCo's default handler would append
+    that to MUJOCO_LOG.TXT in the working directory. Other MuJoCo warnings reach Python."""
+    import warnings
+
+    import mujoco
+
+    from envs.brax_adapter import _mujoco_warnings_as_python_warnings
+
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        envs.make("brax/halfcheetah")
+    assert list(tmp_path.iterdir()) == []
+    before = mujoco.get_mju_user_warning()
+    with _mujoco_warnings_as_python_warnings(), pytest.warns(RuntimeWarning, match="MuJoCo: nan in qacc"):
+        mujoco.get_mju_user_warning()("nan in qacc")
+    assert mujoco.get_mju_user_warning() is before
+
+
 def test_probe_envs_are_registered_and_wrapped():
     from envs.probes import PROBES
 
