@@ -18,11 +18,11 @@ native.install()  # jax.random's hash as one native call on CPU: same bits, fast
 from jaxrl.agent import Agent
 from jaxrl.evaluation import evaluate
 from jaxrl.returns import discounted_returns, gae, td_errors
-from jaxrl.train import enable_compilation_cache, run, train
+from jaxrl.train import enable_compilation_cache, restore, run, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Agent", "evaluate", "gae", "td_errors", "discounted_returns", "train", "run",
+    "Agent", "evaluate", "gae", "td_errors", "discounted_returns", "train", "run", "restore",
     "enable_compilation_cache", "__version__",
 ]

@@ -45,6 +45,20 @@ def test_evaluate_reports_statistics_over_seeds_and_renders_a_gif(trained, tmp_p
     assert again["per_seed_return"] == report["per_seed_return"]
 
 
+def test_restore_gives_the_agent_and_the_trained_state(trained):
+    import jaxrl
+
+    logdir, result = trained
+    agent, run_config, state, iteration = jaxrl.restore(logdir)
+    assert agent.algo == "ppo" and run_config["num_seeds"] == 2 and iteration == 4
+    for restored, trained_leaf in zip(jax.tree.leaves(state), jax.tree.leaves(result.state)):
+        np.testing.assert_array_equal(restored, trained_leaf)
+    policy_params = agent.policy_params(jax.tree.map(lambda x: x[1], state))
+    obs = jax.numpy.zeros(agent.env.observation_space(agent.env_params).shape)
+    action = agent.act(policy_params, obs, jax.random.PRNGKey(0), deterministic=True)
+    assert int(action) in (0, 1)
+
+
 def test_evaluate_bad_input(tmp_path, trained, capsys):
     assert cli.main(["evaluate", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
