@@ -210,11 +210,16 @@ def check_network(config, obs_shape) -> None:
               f"the cnn needs image observations (H, W, C); this env's are {tuple(obs_shape)}")
 
 
+# The algorithms to suggest for an env whose action space kind a config does not support.
+ALGOS_FOR_ACTIONS = {"discrete": "dqn, pqn, ppo, a2c or reinforce",
+                     "continuous": "sac, td3, ddpg, ppo, a2c or reinforce"}
+
+
 def check_action_space(config, space, allowed: tuple[str, ...]) -> None:
     """Raise unless the env's action space kind ("discrete" / "continuous") is allowed."""
     kind = "discrete" if hasattr(space, "n") else "continuous"
     if kind not in allowed:
         raise ConfigError(
             f"{type(config).__name__} supports {' and '.join(allowed)} action spaces; this env's "
-            f"action space is {space!r} ({kind})."
+            f"action space is {space!r} ({kind}). Use {ALGOS_FOR_ACTIONS[kind]} for {kind} actions."
         )

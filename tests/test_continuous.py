@@ -216,7 +216,7 @@ def test_terminated_episodes_do_not_bootstrap():
 def test_discrete_env_is_rejected(name):
     algo = algos.get(name)
     env, params = envs.make("CartPole-v1")
-    with pytest.raises(ConfigError, match="continuous.*Discrete"):
+    with pytest.raises(ConfigError, match=r"continuous.*Discrete.*Use dqn, pqn, ppo"):
         algo.make(env, params, algo.Config())
 
 

@@ -212,7 +212,7 @@ def test_traced_hyperparameters_do_not_recompile_and_seeds_are_deterministic():
 
 def test_continuous_env_is_rejected():
     env, params = envs.make("Pendulum-v1")
-    with pytest.raises(ValueError, match="discrete action space.*Box"):
+    with pytest.raises(ValueError, match=r"discrete action spaces.*Box.*Use sac, td3, ddpg"):
         dqn.make(env, params, dqn.DQNConfig())
 
 

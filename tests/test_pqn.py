@@ -103,7 +103,7 @@ def test_traced_hyperparameters_do_not_recompile_and_seeds_are_deterministic():
 
 def test_continuous_env_is_rejected():
     env, params = envs.make("Pendulum-v1")
-    with pytest.raises(cfg.ConfigError, match="discrete action space"):
+    with pytest.raises(cfg.ConfigError, match=r"discrete action spaces.*Box.*Use sac, td3, ddpg"):
         pqn.make(env, params, pqn.PQNConfig())
 
 

@@ -190,12 +190,7 @@ class DQNState:
 
 
 def validate(config: DQNConfig, env, env_params) -> None:
-    space = env.action_space(env_params)
-    if not hasattr(space, "n"):
-        raise cfg.ConfigError(
-            f"DQN needs a discrete action space; this env's action space is {space!r} "
-            "(continuous). Use sac, td3, ddpg or ppo for continuous actions."
-        )
+    cfg.check_action_space(config, env.action_space(env_params), ("discrete",))
     cfg.check_positive(config, "total_steps", "num_envs", "num_steps", "buffer_size",
                        "batch_size", "gradient_steps", "target_update_interval", "n_step",
                        "epsilon_decay_steps", "learning_rate", "max_grad_norm", "adam_eps",

@@ -85,12 +85,7 @@ class PQNState:
 
 def validate(config: PQNConfig, env, env_params) -> None:
     """Raise a ConfigError naming the field and the fix for a config that cannot work."""
-    space = env.action_space(env_params)
-    if not hasattr(space, "n"):
-        raise cfg.ConfigError(
-            f"PQN needs a discrete action space; this env's action space is {space!r} "
-            "(continuous). Use sac, td3, ddpg or ppo for continuous actions."
-        )
+    cfg.check_action_space(config, env.action_space(env_params), ("discrete",))
     cfg.check_positive(config, "total_steps", "num_envs", "num_steps", "num_minibatches",
                        "update_epochs", "epsilon_decay_steps", "learning_rate",
                        "max_grad_norm", "adam_eps", "reward_scale")
