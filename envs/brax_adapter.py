@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from envs.core import Environment, StepResult
+from envs.core import Environment, StepResult, key_spec
 from envs.spaces import Box
 
 __all__ = [
@@ -174,7 +174,7 @@ class BraxEnv(Environment):
         self.name = name
         self._brax_env = brax_env
         self._default_params = params
-        obs_shape = jax.eval_shape(brax_env.reset, jax.random.PRNGKey(0)).obs
+        obs_shape = jax.eval_shape(brax_env.reset, key_spec()).obs
         if not hasattr(obs_shape, "shape"):
             raise NotImplementedError(f"{name}: dict observations are not supported")
         self._obs_shape = tuple(obs_shape.shape)

@@ -343,7 +343,9 @@ def env_action_mask_fn(env, env_params, obs_shape):
     """`obs -> bool mask` from the env's optional `action_mask` hook (envs.Environment), or
     None when the env has no mask (every action always valid)."""
     hook = getattr(env, "action_mask", None)
-    if hook is None or hook(jnp.zeros(tuple(obs_shape), jnp.float32), env_params) is None:
+    # Asked abstractly: calling the hook on a concrete array would compile its ops eagerly.
+    if hook is None or jax.eval_shape(lambda obs: hook(obs, env_params),
+                                      jax.ShapeDtypeStruct(tuple(obs_shape), jnp.float32)) is None:
         return None
     return lambda obs: hook(obs, env_params)
 

@@ -36,9 +36,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
+from envs.core import key_spec
 from jaxrl import buffers
 from jaxrl import config as cfg
 from jaxrl import optim
@@ -232,10 +234,11 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
     def mask_of(obs):
         return None if mask_fn is None else mask_fn(obs)
     n = config.n_step
-    obs_dtype = jax.eval_shape(env.reset, jax.random.PRNGKey(0), env_params)[0].dtype
-    example = dict(obs=jnp.zeros(obs_shape, obs_dtype), action=jnp.zeros((), jnp.int32),
-                   reward=jnp.zeros((), jnp.float32), discount=jnp.zeros((), jnp.float32),
-                   next_obs=jnp.zeros(obs_shape, obs_dtype))
+    obs_dtype = jax.eval_shape(env.reset, key_spec(), env_params)[0].dtype
+    # NumPy, not jnp: eager jnp arrays would each compile a small program at build time.
+    example = dict(obs=np.zeros(obs_shape, obs_dtype), action=np.zeros((), np.int32),
+                   reward=np.zeros((), np.float32), discount=np.zeros((), np.float32),
+                   next_obs=np.zeros(obs_shape, obs_dtype))
 
     def optimizer(hp, env_steps=0):
         lr = optim.linear_decay(hp["learning_rate"], env_steps, config.total_steps, config.anneal_lr)
