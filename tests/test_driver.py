@@ -6,6 +6,7 @@ import json
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from jaxrl import cli
@@ -62,3 +63,15 @@ def test_cli_train_writes_the_run_directory(tmp_path, capsys):
     for row in rows:
         assert (row["return_mean"] == "") == (row["episodes"] == "0")
     assert (logdir / "curve.png").exists()
+
+
+@pytest.mark.parametrize("seed,num_seeds", [(0, 4), (3_000_000_000, 2)])
+def test_run_keys_are_the_eager_keys(seed, num_seeds):
+    """`run` makes its keys in one compiled program; they are the keys made op by op
+    (a seed beyond int32 included), so runs keep their random streams."""
+    from jaxrl.train import run_keys
+
+    seed_keys, eval_root = run_keys(seed, num_seeds)
+    root = jax.random.PRNGKey(seed)
+    np.testing.assert_array_equal(seed_keys, jax.random.split(root, num_seeds))
+    np.testing.assert_array_equal(eval_root, jax.random.fold_in(root, 1))
