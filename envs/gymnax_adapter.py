@@ -144,12 +144,16 @@ class GymnaxEnv(Environment):
 
     def _space(self, which: str, params: Any, obs: bool) -> Space:
         params = self._params(params)
-        try:
-            return convert_space(getattr(self._gymnax_env, which)(params), obs=obs)
-        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-            # Bounds that depend on traced params cannot be static numpy arrays: fall
-            # back to the bounds of the default params (shapes never depend on params).
-            return convert_space(getattr(self._gymnax_env, which)(self._default_params), obs=obs)
+        # gymnax builds bounds with jnp operations; evaluated at once, so that a space asked
+        # for inside a trace (a wrapper's action-mask probe under `jax.eval_shape`) is still
+        # concrete.
+        with jax.ensure_compile_time_eval():
+            try:
+                return convert_space(getattr(self._gymnax_env, which)(params), obs=obs)
+            except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+                # Bounds that depend on traced params cannot be static numpy arrays: fall
+                # back to the bounds of the default params (shapes never depend on params).
+                return convert_space(getattr(self._gymnax_env, which)(self._default_params), obs=obs)
 
     def observation_space(self, params=None) -> Box:
         return self._space("observation_space", params, obs=True)

@@ -373,3 +373,21 @@ def test_gymnax_import_defers_render_only_plotting_modules():
             "print(pong.colors.to_rgb('red') == (1.0, 0.0, 0.0), callable(pong.plt.figure))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "False", "True", "True"], out.stdout
+
+
+def test_gymnax_spaces_are_concrete_inside_a_trace():
+    """gymnax builds bounds with jnp operations; asked for inside a trace (e.g. a wrapper's
+    action-mask probe under jax.eval_shape) they are still NumPy values, not tracers."""
+    env, params = envs.make("CartPole-v1")
+    outside = env.observation_space(params)
+    seen = []
+
+    def traced(x):
+        seen.append(env.observation_space(params))
+        return x
+
+    jax.eval_shape(traced, 0.0)
+    jax.jit(traced)(0.0)
+    for inside in seen:
+        np.testing.assert_array_equal(inside.low, outside.low)
+        np.testing.assert_array_equal(inside.high, outside.high)
