@@ -93,11 +93,11 @@ def evaluate_run(logdir, episodes: int = 10, deterministic: bool = True, seed: i
     import numpy as np
 
     from jaxrl import stats
-    from jaxrl.train import restore
+    from jaxrl.train import restore, run_keys
 
     agent, run_config, state, iteration = restore(logdir, step)
     num_seeds = int(run_config["num_seeds"])
-    keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
+    keys, _ = run_keys(seed, num_seeds)  # split(PRNGKey(seed), num_seeds), in one small program
     returns, lengths = (np.asarray(x) for x in evaluate_seeds(agent, state, keys, episodes, deterministic))
     per_seed = returns.mean(axis=1)
     over_seeds = stats.summarize(per_seed)
