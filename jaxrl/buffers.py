@@ -43,6 +43,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 
@@ -71,6 +72,15 @@ def _batch_size(batch) -> int:
     if len(sizes) != 1:
         raise ValueError(f"all leaves of a batch must share the leading axis; got sizes {sorted(sizes)}")
     return sizes.pop()
+
+
+def example_transition(obs_shape, obs_dtype, action_shape, action_dtype) -> dict:
+    """One transition of zeros, `dict(obs, action, reward, discount, next_obs)`, to give a
+    buffer's `*_init` its leaves' shapes and dtypes. NumPy, so that building an agent runs
+    no eager jax operation (each would compile a small program)."""
+    return dict(obs=np.zeros(obs_shape, obs_dtype), action=np.zeros(action_shape, action_dtype),
+                reward=np.zeros((), np.float32), discount=np.zeros((), np.float32),
+                next_obs=np.zeros(obs_shape, obs_dtype))
 
 
 def _storage(example_transition, capacity: int):

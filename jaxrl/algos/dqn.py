@@ -235,10 +235,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
         return None if mask_fn is None else mask_fn(obs)
     n = config.n_step
     obs_dtype = jax.eval_shape(env.reset, key_spec(), env_params)[0].dtype
-    # NumPy, not jnp: eager jnp arrays would each compile a small program at build time.
-    example = dict(obs=np.zeros(obs_shape, obs_dtype), action=np.zeros((), np.int32),
-                   reward=np.zeros((), np.float32), discount=np.zeros((), np.float32),
-                   next_obs=np.zeros(obs_shape, obs_dtype))
+    example = buffers.example_transition(obs_shape, obs_dtype, (), np.int32)
 
     def optimizer(hp, env_steps=0):
         lr = optim.linear_decay(hp["learning_rate"], env_steps, config.total_steps, config.anneal_lr)

@@ -150,10 +150,7 @@ def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> 
     high = np.asarray(space.high, np.float32)
     obs_shape = tuple(env.observation_space(env_params).shape)
     steps_per_iteration = config.num_envs * config.num_steps
-    # NumPy, not jnp: eager jnp arrays would each compile a small program at build time.
-    example = dict(obs=np.zeros(obs_shape, np.float32), action=np.zeros(space.shape, np.float32),
-                   reward=np.zeros((), np.float32), discount=np.zeros((), np.float32),
-                   next_obs=np.zeros(obs_shape, np.float32))
+    example = buffers.example_transition(obs_shape, np.float32, space.shape, np.float32)
 
     def init(key, hparams=None) -> OffPolicyState:
         hp = cfg.traced_hparams(config, hparams)
