@@ -229,6 +229,22 @@ def test_scaling_report_has_one_row_per_env():
     assert "| A | 1,000 | 4,000 |" in text and "| C | 5 | - |" in text
 
 
+def test_env_steps_per_second_times_repeated_calls_at_the_step_cap(monkeypatch):
+    # CartPole-v1 steps 4,096 times in a few ms, far below min_seconds: the scan stops at its
+    # cap, and the rate then comes from the fastest of several more calls, not from one.
+    timed = []
+    best_seconds = benchmark._best_seconds
+
+    def spy(program, args, repeats):
+        timed.append(repeats)
+        return best_seconds(program, args, repeats)
+
+    monkeypatch.setattr(benchmark, "_best_seconds", spy)
+    row = benchmark.env_steps_per_second("CartPole-v1", {}, 2, min_seconds=0.3)
+    assert row["steps_per_env"] == 4096 and len(timed) == 1 and timed[0] >= 3
+    assert row["steps_per_second"] == pytest.approx(2 * 4096 / row["seconds"])
+
+
 def test_results_section_is_rendered_from_the_preset_results(tmp_path, monkeypatch):
     # `--only results` times nothing: it re-renders docs/benchmarks.md with the learning
     # results that scripts/measure_presets.py wrote to presets.json next to it.
