@@ -231,13 +231,13 @@ def test_scaling_report_has_one_row_per_env():
 
 def test_env_steps_per_second_times_repeated_calls_at_the_step_cap(monkeypatch):
     # CartPole-v1 steps 4,096 times in a few ms, far below min_seconds: the scan stops at its
-    # cap, and the rate then comes from the fastest of several more calls, not from one.
+    # cap, and the rate comes from the fastest of several more calls, not from one.
     timed = []
     best_seconds = benchmark._best_seconds
 
-    def spy(program, args, repeats):
+    def spy(program, args, repeats, warm_up=True):
         timed.append(repeats)
-        return best_seconds(program, args, repeats)
+        return best_seconds(program, args, repeats, warm_up)
 
     monkeypatch.setattr(benchmark, "_best_seconds", spy)
     row = benchmark.env_steps_per_second("CartPole-v1", {}, 2, min_seconds=0.3)
