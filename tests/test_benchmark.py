@@ -241,7 +241,7 @@ def test_env_steps_per_second_times_repeated_calls_at_the_step_cap(monkeypatch):
 
     monkeypatch.setattr(benchmark, "_best_seconds", spy)
     row = benchmark.env_steps_per_second("CartPole-v1", {}, 2, min_seconds=0.3)
-    assert row["steps_per_env"] == 4096 and len(timed) == 1 and timed[0] >= 3
+    assert row["steps_per_env"] == 4096 and len(timed) == 1 and timed[0] >= 2
     assert row["steps_per_second"] == pytest.approx(2 * 4096 / row["seconds"])
 
 
