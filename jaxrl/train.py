@@ -467,7 +467,7 @@ def run(
             state = init_program.result()(seed_keys)
         programs = {length: future.result() for length, future in pending.items()}
         eval_program = eval_pending.result() if eval_pending is not None else None
-        evaluation_keys = eval_keys_pending.result()
+        eval_keys_program = eval_keys_pending.result()
         if params_pending is not None:
             policy_params = params_pending.result()
     compile_seconds = time.perf_counter() - compile_start
@@ -475,7 +475,7 @@ def run(
     def run_eval(state, index):
         nonlocal eval_program, compile_seconds
         params = policy_params(state)
-        keys = evaluation_keys(np.int32(index))
+        keys = eval_keys_program(np.int32(index))
         if eval_program is None:
             t = time.perf_counter()
             eval_program = eval_jit.lower(params, keys).compile()
