@@ -170,6 +170,9 @@ class MLP(nn.Module):
     `input_ndim > 1` flattens that many trailing input dims into the features first (an
     MLP over images `(..., H, W, C)`: `input_ndim=3`).
 
+    `noisy_sigma`: when set, every layer is a `NoisyDense` with that sigma_0 (Rainbow's noisy
+    torso) instead of an orthogonally initialised dense layer.
+
     `few_inputs_fused`: a first layer with at most `FEW_INPUT_FEATURES` inputs computes its
     product as multiply-adds fused with the bias and activation. The actor-critics use it:
     PPO's 4 CartPole-v1 envs then act 0.4 us faster per step, and their programs train the
@@ -183,6 +186,7 @@ class MLP(nn.Module):
     layer_norm: bool = False
     input_ndim: int = 1
     few_inputs_fused: bool = False
+    noisy_sigma: float | None = None
 
     @nn.compact
     def __call__(self, x):
@@ -190,9 +194,12 @@ class MLP(nn.Module):
         if self.input_ndim > 1:
             x = x.reshape(x.shape[:x.ndim - self.input_ndim] + (-1,)).astype(jnp.float32)
         for layer, size in enumerate(self.hidden_sizes):
-            fused = self.few_inputs_fused and layer == 0
-            x = nn.Dense(size, kernel_init=orthogonal(), bias_init=nn.initializers.zeros,
-                         dot_general=few_inputs_dot_general if fused else jax.lax.dot_general)(x)
+            if self.noisy_sigma is not None:
+                x = NoisyDense(size, self.noisy_sigma)(x)
+            else:
+                fused = self.few_inputs_fused and layer == 0
+                x = nn.Dense(size, kernel_init=orthogonal(), bias_init=nn.initializers.zeros,
+                             dot_general=few_inputs_dot_general if fused else jax.lax.dot_general)(x)
             if self.layer_norm:
                 x = nn.LayerNorm()(x)
             x = act(x)
@@ -212,7 +219,8 @@ class MinAtarCNN(nn.Module):
     """The MinAtar torso: one 3x3 convolution with 16 channels, then a dense layer.
 
     `(..., 10, 10, C) -> (..., hidden_sizes[-1])`, the architecture of the MinAtar paper
-    (Young & Tian, 2019), with the dense width taken from `hidden_sizes`.
+    (Young & Tian, 2019), with the dense width taken from `hidden_sizes`. `noisy_sigma`: the
+    dense layers are `NoisyDense` (the convolution stays deterministic, as in Rainbow).
 
     The convolution is computed as a dense layer over extracted 3x3 patches: on XLA:CPU this
     is several times faster than `lax.conv` inside scanned training loops (profiled while
@@ -226,6 +234,7 @@ class MinAtarCNN(nn.Module):
     channels: int = 16
     kernel_size: int = 3
     layer_norm: bool = False
+    noisy_sigma: float | None = None
 
     @nn.compact
     def __call__(self, x):
@@ -233,18 +242,19 @@ class MinAtarCNN(nn.Module):
         patches = extract_patches(x, self.kernel_size)
         x = act(nn.Dense(self.channels, kernel_init=orthogonal(), bias_init=nn.initializers.zeros)(patches))
         x = x.reshape(x.shape[:-3] + (-1,))
-        return MLP(self.hidden_sizes, self.activation, self.layer_norm)(x)
+        return MLP(self.hidden_sizes, self.activation, self.layer_norm, noisy_sigma=self.noisy_sigma)(x)
 
 
 def make_torso(kind: str, hidden_sizes: Sequence[int], activation: str, layer_norm: bool = False,
-               obs_ndim: int = 1, few_inputs_fused: bool = False):
+               obs_ndim: int = 1, few_inputs_fused: bool = False, noisy_sigma: float | None = None):
     """`kind` is "mlp" or "cnn" (the MinAtar CNN). `obs_ndim`: the observations' number of
-    dims (the MLP flattens images). `few_inputs_fused`: see `MLP`."""
+    dims (the MLP flattens images). `few_inputs_fused`, `noisy_sigma`: see `MLP`."""
     if kind == "mlp":
         return MLP(tuple(hidden_sizes), activation, layer_norm, input_ndim=obs_ndim,
-                   few_inputs_fused=few_inputs_fused)
+                   few_inputs_fused=few_inputs_fused, noisy_sigma=noisy_sigma)
     if kind == "cnn":
-        return MinAtarCNN(tuple(hidden_sizes), activation, layer_norm=layer_norm)
+        return MinAtarCNN(tuple(hidden_sizes), activation, layer_norm=layer_norm,
+                          noisy_sigma=noisy_sigma)
     raise ValueError(f"Unknown network {kind!r}; choose 'mlp' or 'cnn'.")
 
 
@@ -290,7 +300,8 @@ class QNetwork(nn.Module):
     Dueling: separate value and advantage streams, `Q = V + A - mean_a A` (the mean-
     subtracted form makes V and A identifiable).
 
-    Noisy: the head layers are `NoisyDense`.
+    Noisy: the head layers are `NoisyDense`; with `noisy_torso` the torso's dense layers
+    too (Rainbow's form: every dense layer after the convolutions is noisy).
 
     Distributional (`num_atoms > 1`): returns logits `(..., action_dim, num_atoms)` of
     each action's return distribution; dueling then combines the streams per atom, on the
@@ -307,11 +318,13 @@ class QNetwork(nn.Module):
     noisy_sigma: float = 0.5
     layer_norm: bool = False  # LayerNorm after each torso layer (PQN)
     obs_ndim: int = 1  # dims of one observation (an MLP torso flattens images)
+    noisy_torso: bool = False
 
     @nn.compact
     def __call__(self, obs):
+        torso_sigma = self.noisy_sigma if self.noisy and self.noisy_torso else None
         x = make_torso(self.torso, self.hidden_sizes, self.activation, self.layer_norm,
-                       self.obs_ndim)(obs.astype(jnp.float32))
+                       self.obs_ndim, noisy_sigma=torso_sigma)(obs.astype(jnp.float32))
         if self.noisy:
             dense = lambda size: NoisyDense(size, self.noisy_sigma)  # noqa: E731
         else:

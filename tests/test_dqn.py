@@ -232,6 +232,7 @@ def test_continuous_env_is_rejected():
     ({"distributional": True, "num_atoms": 1}, "num_atoms"),
     ({"distributional": True, "v_min": 1.0, "v_max": 0.0}, "v_max"),
     ({"noisy": True, "noisy_sigma": 0.0}, "noisy_sigma"),
+    ({"noisy_torso": True}, "noisy_torso"),
 ])
 def test_bad_config_raises_naming_the_field(overrides, field):
     env, params = envs.make("CartPole-v1")
@@ -383,6 +384,31 @@ def test_noisy_dense_mean_and_factorised_noise():
         np.asarray(layer.apply({"params": zero_sigma}, x, rngs={"noise": key})), mean, rtol=1e-6)
     other = np.asarray(layer.apply({"params": params}, x, rngs={"noise": jax.random.PRNGKey(4)}))
     assert not np.allclose(noisy, other)
+
+
+@pytest.mark.parametrize("torso, obs_shape, hidden", [("mlp", (4,), (16, 8)), ("cnn", (10, 10, 2), (8,))])
+def test_noisy_torso_makes_every_dense_layer_noisy(torso, obs_shape, hidden):
+    network = dqn.QNetwork(3, torso, hidden, dueling=True, noisy=True, noisy_sigma=0.5,
+                           obs_ndim=len(obs_shape), noisy_torso=True)
+    obs = jax.random.uniform(jax.random.PRNGKey(0), (5,) + obs_shape)
+    params = network.init(jax.random.PRNGKey(1), obs)
+    layers = jax.tree_util.tree_flatten_with_path(params)[0]
+    noisy = {str(path[:-1]) for path, _ in layers if "sigma_w" in str(path[-1])}
+    plain = {str(path[:-1]) for path, _ in layers if "'kernel'" in str(path[-1])}
+    # Every dense layer of the torso and both dueling heads is noisy; only the CNN's
+    # convolution (a dense layer over patches) keeps plain weights.
+    assert len(noisy) == len(hidden) + 2 and len(plain) == (1 if torso == "cnn" else 0)
+    mean = network.apply(params, obs)
+    heads_only = dqn.QNetwork(3, torso, hidden, dueling=True, noisy=True, obs_ndim=len(obs_shape))
+    assert "sigma_w" not in str(jax.tree_util.tree_flatten_with_path(
+        heads_only.init(jax.random.PRNGKey(1), obs)["params"]["MLP_0" if torso == "mlp" else "MinAtarCNN_0"])[0])
+    a, b = (network.apply(params, obs, rngs={"noise": jax.random.PRNGKey(k)}) for k in (2, 3))
+    assert float(jnp.abs(a - b).max()) > 1e-4 and float(jnp.abs(a - mean).max()) > 1e-4
+    # With every noise scale at zero the noisy network is its mean network.
+    zero = jax.tree.map_with_path(
+        lambda path, x: jnp.zeros_like(x) if "sigma" in str(path[-1]) else x, params)
+    np.testing.assert_allclose(np.asarray(network.apply(zero, obs, rngs={"noise": jax.random.PRNGKey(2)})),
+                               np.asarray(mean), rtol=1e-5, atol=1e-6)
 
 
 def test_rainbow_config_and_noisy_acting():

@@ -97,6 +97,9 @@ class DQNConfig:
     # with epsilon_start = epsilon_end = 0 (see `rainbow`).
     noisy: bool = False
     noisy_sigma: float = 0.5  # sigma_0: noise scales start at sigma_0 / sqrt(fan_in) (init only)
+    # With noisy: the torso's dense layers are noisy too (the MLP's layers; the MinAtar CNN's
+    # dense layer after its convolution), as Rainbow makes every dense layer noisy.
+    noisy_torso: bool = False
     # Traced numeric hyperparameters.
     learning_rate: float = 2.5e-4
     gamma: float = 0.99
@@ -209,6 +212,8 @@ def validate(config: DQNConfig, env, env_params) -> None:
               "choose 'linear' or 'exponential'")
     if config.noisy:
         cfg.check(config.noisy_sigma > 0, config, "noisy_sigma", "must be > 0, e.g. 0.5")
+    cfg.check(config.noisy or not config.noisy_torso, config, "noisy_torso",
+              "makes the torso's layers noisy as well as the head's; it needs noisy=true")
     if config.distributional:
         cfg.check(config.num_atoms >= 2, config, "num_atoms", "C51 needs at least 2 atoms, e.g. 51")
         cfg.check(config.v_max > config.v_min, config, "v_max",
@@ -224,7 +229,7 @@ def make(env, env_params, config: DQNConfig = DQNConfig()) -> Agent:
     atoms = config.num_atoms if config.distributional else 1
     network = QNetwork(num_actions, torso, tuple(config.hidden_sizes), config.activation,
                        config.dueling, atoms, config.noisy, config.noisy_sigma,
-                       obs_ndim=len(obs_shape))
+                       obs_ndim=len(obs_shape), noisy_torso=config.noisy_torso)
     steps_per_iteration = config.num_envs * config.num_steps
     # Envs with an action mask (e.g. fab/...): masked actions are never chosen, and targets
     # bootstrap from the best allowed action of the next observation. Masks are recomputed
