@@ -35,7 +35,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--total-steps", type=int, default=None, help="env steps per seed")
     parser.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     parser.add_argument("--preset", default=None,
-                        help="tuned config name (default: the preset named after --env if any; 'none' for defaults)")
+                        help="tuned config name, or a variant of --env's (e.g. 'rainbow' for "
+                        "ENV-rainbow); default: the preset named after --env if any; 'none' for defaults")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a config field (repeatable), e.g. --set learning_rate=3e-4")
     parser.add_argument("--backend", default=None, help="Brax physics backend (brax/* envs only)")
@@ -101,7 +102,7 @@ def prepare_training(args: argparse.Namespace):
     preset = None
     try:
         if args.preset is not None and args.preset.lower() != "none":
-            preset = presets.get(args.algo, args.preset)
+            preset = presets.get(args.algo, args.preset, args.env or DEFAULT_ENV)
         elif args.preset is None:
             preset = presets.for_env(args.algo, args.env or DEFAULT_ENV)
     except ValueError as error:

@@ -134,7 +134,7 @@ def main(argv=None) -> int:
             f"{r['wall_seconds']:.0f} | {r['compile_seconds']:.0f} |"
         )
     lines += ["", "Reproduce one: `jaxrl train ALGO --preset NAME` (`jaxrl train ALGO --env ENV` picks the",
-              "preset named after ENV).", ""]
+              "preset named after ENV; `--env ENV --preset rainbow` its variant ENV-rainbow).", ""]
     args.out.write_text("\n".join(lines))
     print(args.out.read_text())
     return 0

@@ -362,18 +362,29 @@ def names(algo: str) -> list[str]:
     return [name for (a, name) in PRESETS if a == algo]
 
 
-def get(algo: str, name: str) -> Preset:
-    """The preset `name` of `algo`, or a ValueError listing the available ones."""
-    try:
+def get(algo: str, name: str, env: str | None = None) -> Preset:
+    """The preset `name` of `algo`, or a ValueError listing the available ones.
+
+    With `env`, a variant name resolves to the env's preset of that variant: `get("dqn",
+    "rainbow", "Breakout-MinAtar")` is the preset "Breakout-MinAtar-rainbow"."""
+    if (algo, name) in PRESETS:
         return PRESETS[(algo, name)]
-    except KeyError:
-        available = names(algo)
-        close = difflib.get_close_matches(name, available, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
+    if env is not None and (algo, f"{env}-{name}") in PRESETS:
+        return PRESETS[(algo, f"{env}-{name}")]
+    available = names(algo)
+    variants = [n for n in available if n.endswith(f"-{name}")]
+    if env is not None and variants:
         raise ValueError(
-            f"No preset {name!r} for {algo}.{hint} Available: {', '.join(available) or 'none'}; "
-            "or --preset none for the config defaults."
-        ) from None
+            f"No {name!r} preset of {algo} for {env}; {algo} has {name!r} presets for "
+            f"{', '.join(PRESETS[(algo, n)].env for n in variants)} ({', '.join(variants)}). "
+            f"Choose one of those envs, or start from {env}'s preset and --set the switches."
+        )
+    close = difflib.get_close_matches(name, available, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(
+        f"No preset {name!r} for {algo}.{hint} Available: {', '.join(available) or 'none'}; "
+        "or --preset none for the config defaults."
+    )
 
 
 def for_env(algo: str, env: str) -> Preset | None:

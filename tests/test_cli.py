@@ -90,6 +90,15 @@ def test_unknown_preset_and_mismatched_preset():
     assert "tuned for CartPole-v1" in _error("ppo", "--preset", "CartPole-v1", "--env", "Acrobot-v1")
 
 
+def test_preset_variant_resolves_to_the_envs_preset():
+    *_, metadata = _prepare("dqn", "--env", "Breakout-MinAtar", "--preset", "rainbow")
+    assert metadata["preset"] == "Breakout-MinAtar-rainbow"
+    *_, metadata = _prepare("dqn", "--preset", "rainbow")  # the default env, CartPole-v1
+    assert metadata["preset"] == "CartPole-v1-rainbow"
+    message = _error("dqn", "--env", "Acrobot-v1", "--preset", "rainbow")
+    assert "No 'rainbow' preset of dqn for Acrobot-v1" in message and "Breakout-MinAtar-rainbow" in message
+
+
 def test_backend_flag_on_non_brax_env():
     assert "brax" in _error("ppo", "--env", "CartPole-v1", "--backend", "spring")
 
