@@ -251,7 +251,12 @@ _MINATAR_DQN = dict(num_envs=16, num_steps=1, gradient_steps=4, batch_size=64,
 _MINATAR_PQN = dict(num_envs=128, num_steps=32, num_minibatches=32, update_epochs=2,
                     hidden_sizes=(128,), learning_rate=5e-4, q_lambda=0.65,
                     max_grad_norm=10.0, epsilon_decay_steps=300_000)
-_MINATAR_GAMES = ("Breakout-MinAtar", "SpaceInvaders-MinAtar")
+# DQN and PQN have a preset for every MinAtar game, with the same hyperparameters (as the
+# MinAtar and PQN papers use one config for all games); Rainbow for the two games the
+# benchmarks report.
+_MINATAR_GAMES = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
+                  "SpaceInvaders-MinAtar")
+_MINATAR_RAINBOW_GAMES = ("Breakout-MinAtar", "SpaceInvaders-MinAtar")
 # On SpaceInvaders the noisy output layers alone do not explore enough: with them as the only
 # exploration Rainbow stayed near 15 (4 seeds x 500k: 15.2), at any noise scale tried; with
 # DQN's epsilon-greedy (1 -> 0.05 over 100k steps) on top it reached 62.5 at 300k (2 seeds;
@@ -266,7 +271,7 @@ _PRESETS += [
            overrides={**_MINATAR_DQN, **RAINBOW, "v_min": 0.0, "v_max": 50.0,
                       **_MINATAR_RAINBOW_EXPLORATION.get(game, {})},
            total_steps=500_000, num_seeds=2)
-    for game in _MINATAR_GAMES
+    for game in _MINATAR_RAINBOW_GAMES
 ] + [
     Preset(name=game, algo="pqn", env=game, overrides=_MINATAR_PQN, total_steps=3_000_000,
            num_seeds=2)
