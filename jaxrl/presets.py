@@ -384,7 +384,9 @@ def get(algo: str, name: str, env: str | None = None) -> Preset:
             f"{', '.join(PRESETS[(algo, n)].env for n in variants)} ({', '.join(variants)}). "
             f"Choose one of those envs, or start from {env}'s preset and --set the switches."
         )
-    close = difflib.get_close_matches(name, available, n=3)
+    suffixes = sorted({n[len(PRESETS[(algo, n)].env) + 1:] for n in available
+                       if n.startswith(PRESETS[(algo, n)].env + "-")})
+    close = difflib.get_close_matches(name, available + suffixes, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise ValueError(
         f"No preset {name!r} for {algo}.{hint} Available: {', '.join(available) or 'none'}; "
