@@ -745,11 +745,12 @@ RESULT_TABLES = [
      "each game's minimal set), Revisiting Rainbow (Obando-Ceron & Castro, 2021: DQN and "
      "Rainbow), PQN (Gallici et al., 2024) and pgx (Koyamada et al., 2023: PPO, 20M steps). We "
      "found no other published number for these games and budgets, and do not read one off a plot."),
-    ("MinAtar, the other games: DQN and PQN",
+    ("MinAtar, the other games: DQN, Rainbow, PQN",
      "python scripts/measure_presets.py --algo dqn --only Asterix-MinAtar Freeway-MinAtar "
-     "Seaquest-MinAtar; the same with --algo pqn",
-     [(algo, game) for game in ("Asterix-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar")
-      for algo in ("dqn", "pqn")],
+     "Seaquest-MinAtar Asterix-MinAtar-rainbow Freeway-MinAtar-rainbow Seaquest-MinAtar-rainbow; "
+     "... --algo pqn --only Asterix-MinAtar Freeway-MinAtar Seaquest-MinAtar",
+     [(algo, name) for game in ("Asterix-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar")
+      for algo, name in (("dqn", game), ("dqn", f"{game}-rainbow"), ("pqn", game))],
      "learning curves only, as for the games above (the MinAtar paper, Revisiting Rainbow, "
      "PQN); these presets use the Breakout and SpaceInvaders hyperparameters unchanged."),
     ("Brax locomotion: SAC, TD3, PPO (spring backend)",

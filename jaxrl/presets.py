@@ -239,7 +239,7 @@ _PRESETS += [
 # 64 per iteration (one update per 4 env steps, the MinAtar paper's replay ratio with
 # batch 32 x 2), buffer 100k, Huber loss (MinAtar rewards are 0/1), epsilon 1 -> 0.05 over
 # 100k steps. Rainbow: the same shapes with every switch on, returns supported on [0, 50]
-# (on SpaceInvaders with DQN's epsilon-greedy on top of the noisy layers, below).
+# (on every game but Breakout with DQN's epsilon-greedy on top of the noisy layers, below).
 # PQN: 128 envs x 32 steps, 32 minibatches x 2 epochs, lambda 0.65, epsilon decay over
 # the first 10% of the run, learning rate 5e-4 decayed linearly (the MinAtar config
 # published with PQN, Gallici et al., 2024).
@@ -251,17 +251,18 @@ _MINATAR_DQN = dict(num_envs=16, num_steps=1, gradient_steps=4, batch_size=64,
 _MINATAR_PQN = dict(num_envs=128, num_steps=32, num_minibatches=32, update_epochs=2,
                     hidden_sizes=(128,), learning_rate=5e-4, q_lambda=0.65,
                     max_grad_norm=10.0, epsilon_decay_steps=300_000)
-# DQN and PQN have a preset for every MinAtar game, with the same hyperparameters (as the
-# MinAtar and PQN papers use one config for all games); Rainbow for the two games the
-# benchmarks report.
+# Every MinAtar game has a DQN, Rainbow and PQN preset, with the same hyperparameters for
+# all games (as the MinAtar and PQN papers use one config for all games).
 _MINATAR_GAMES = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
                   "SpaceInvaders-MinAtar")
-_MINATAR_RAINBOW_GAMES = ("Breakout-MinAtar", "SpaceInvaders-MinAtar")
 # On SpaceInvaders the noisy output layers alone do not explore enough: with them as the only
 # exploration Rainbow stayed near 15 (4 seeds x 500k: 15.2), at any noise scale tried; with
 # DQN's epsilon-greedy (1 -> 0.05 over 100k steps) on top it reached 62.5 at 300k (2 seeds;
 # DQN's preset 35.0) and 81.0 at 500k (DQN's 70.5). docs/algorithms.md, DQN, has the ablations.
-_MINATAR_RAINBOW_EXPLORATION = {"SpaceInvaders-MinAtar": dict(epsilon_start=1.0, epsilon_end=0.05)}
+# The games added after that finding (Asterix, Freeway, Seaquest) get the same epsilon-greedy
+# on top; only Breakout's Rainbow explores with its noisy layers alone.
+_MINATAR_RAINBOW_EXPLORATION = {game: dict(epsilon_start=1.0, epsilon_end=0.05)
+                                for game in _MINATAR_GAMES if game != "Breakout-MinAtar"}
 _PRESETS += [
     Preset(name=game, algo="dqn", env=game, overrides=_MINATAR_DQN, total_steps=500_000,
            num_seeds=2)
@@ -271,7 +272,7 @@ _PRESETS += [
            overrides={**_MINATAR_DQN, **RAINBOW, "v_min": 0.0, "v_max": 50.0,
                       **_MINATAR_RAINBOW_EXPLORATION.get(game, {})},
            total_steps=500_000, num_seeds=2)
-    for game in _MINATAR_RAINBOW_GAMES
+    for game in _MINATAR_GAMES
 ] + [
     Preset(name=game, algo="pqn", env=game, overrides=_MINATAR_PQN, total_steps=3_000_000,
            num_seeds=2)
