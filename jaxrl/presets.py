@@ -372,6 +372,12 @@ def names(algo: str) -> list[str]:
     return [name for (a, name) in PRESETS if a == algo]
 
 
+def _variant(preset: Preset) -> str | None:
+    """What a preset's name adds to its env's: "rainbow" for "Breakout-MinAtar-rainbow"."""
+    prefix = preset.env + "-"
+    return preset.name[len(prefix):] if preset.name.startswith(prefix) else None
+
+
 def get(algo: str, name: str, env: str | None = None) -> Preset:
     """The preset `name` of `algo`, or a ValueError listing the available ones.
 
@@ -381,16 +387,16 @@ def get(algo: str, name: str, env: str | None = None) -> Preset:
         return PRESETS[(algo, name)]
     if env is not None and (algo, f"{env}-{name}") in PRESETS:
         return PRESETS[(algo, f"{env}-{name}")]
-    available = names(algo)
-    variants = [n for n in available if n.endswith(f"-{name}")]
+    own = [p for (a, _), p in PRESETS.items() if a == algo]
+    variants = [p for p in own if _variant(p) == name]
     if env is not None and variants:
         raise ValueError(
             f"No {name!r} preset of {algo} for {env}; {algo} has {name!r} presets for "
-            f"{', '.join(PRESETS[(algo, n)].env for n in variants)} ({', '.join(variants)}). "
+            f"{', '.join(p.env for p in variants)} ({', '.join(p.name for p in variants)}). "
             f"Choose one of those envs, or start from {env}'s preset and --set the switches."
         )
-    suffixes = sorted({n[len(PRESETS[(algo, n)].env) + 1:] for n in available
-                       if n.startswith(PRESETS[(algo, n)].env + "-")})
+    available = [p.name for p in own]
+    suffixes = sorted({_variant(p) for p in own} - {None})
     close = difflib.get_close_matches(name, available + suffixes, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise ValueError(
