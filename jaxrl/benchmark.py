@@ -748,16 +748,18 @@ RESULT_TABLES = [
     ("MinAtar, the other games: DQN, Rainbow, PQN",
      "python scripts/measure_presets.py --algo dqn --only Asterix-MinAtar Freeway-MinAtar "
      "Seaquest-MinAtar Freeway-MinAtar-rainbow; ... --algo pqn --only Asterix-MinAtar "
-     "Freeway-MinAtar Seaquest-MinAtar",
-     [("dqn", "Asterix-MinAtar"), ("pqn", "Asterix-MinAtar"), ("dqn", "Freeway-MinAtar"),
-      ("dqn", "Freeway-MinAtar-rainbow"), ("pqn", "Freeway-MinAtar"), ("dqn", "Seaquest-MinAtar"),
-      ("pqn", "Seaquest-MinAtar")],
+     "Freeway-MinAtar Seaquest-MinAtar; ... --algo dqn --only Asterix-MinAtar-rainbow --from-run "
+     "RUN_DIR, RUN_DIR from jaxrl train dqn --env Asterix-MinAtar --preset rainbow --cpu-devices 2 "
+     "--eval-every 3125 (run as DQN's preset with the Rainbow switches set: the same config)",
+     [("dqn", "Asterix-MinAtar"), ("dqn", "Asterix-MinAtar-rainbow"), ("pqn", "Asterix-MinAtar"),
+      ("dqn", "Freeway-MinAtar"), ("dqn", "Freeway-MinAtar-rainbow"), ("pqn", "Freeway-MinAtar"),
+      ("dqn", "Seaquest-MinAtar"), ("pqn", "Seaquest-MinAtar")],
      "learning curves only, as for the games above (the MinAtar paper, Revisiting Rainbow, "
-     "PQN). These presets use the Breakout and SpaceInvaders hyperparameters unchanged. Asterix "
-     "and Seaquest have no Rainbow preset: the same Rainbow config (epsilon-greedy on top of "
-     "the noisy layers, as SpaceInvaders') ended its 500k steps at 1.5 on Asterix (seeds 1.6 and "
-     "1.4, 640 s) and 0.6 on Seaquest (0.7 and 0.6, 876 s) where DQN's presets reach 8.8 and "
-     "7.9 (measured 2026-12-06 by the same command, before those presets were removed)."),
+     "PQN). These presets use the Breakout and SpaceInvaders hyperparameters unchanged, except "
+     "Asterix's Rainbow, which learns from 1-step returns: with Rainbow's 3-step returns the "
+     "same config ended its 500k steps at 1.5 (seeds 1.6 and 1.4, 640 s; docs/algorithms.md). "
+     "Seaquest has no Rainbow preset: with 3-step returns it ended at 0.6 (0.7 and 0.6, 876 s), "
+     "with 1-step at 2.9 (2.5 and 3.2), where DQN's preset reaches 7.9 (2026-12-06)."),
     ("Brax locomotion: SAC, TD3, PPO (spring backend)",
      "python scripts/measure_presets.py --algo sac --only brax/hopper brax/halfcheetah brax/ant; "
      "the same with --algo td3 and --algo ppo",

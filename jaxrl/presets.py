@@ -253,20 +253,25 @@ _MINATAR_PQN = dict(num_envs=128, num_steps=32, num_minibatches=32, update_epoch
                     max_grad_norm=10.0, epsilon_decay_steps=300_000)
 # Every MinAtar game has a DQN and a PQN preset, with the same hyperparameters for all games
 # (as the MinAtar and PQN papers use one config for all games). Rainbow has a preset where
-# these shapes learned: on Asterix and Seaquest they ended 500k steps at 1.5 and 0.6 (2 seeds,
-# noisy layers and epsilon-greedy) where DQN's presets reach 8.8 and 7.9, so those two games
-# have no Rainbow preset until the cause is found (docs/algorithms.md).
+# these shapes learned. Seaquest has none: there the same Rainbow config ended 500k steps at
+# 0.6 (2 seeds) where DQN's preset reaches 7.9, and at 2.9 with 1-step returns (docs/algorithms.md,
+# DQN).
 _MINATAR_GAMES = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
                   "SpaceInvaders-MinAtar")
-_MINATAR_RAINBOW_GAMES = ("Breakout-MinAtar", "Freeway-MinAtar", "SpaceInvaders-MinAtar")
-# On SpaceInvaders the noisy output layers alone do not explore enough: with them as the only
-# exploration Rainbow stayed near 15 (4 seeds x 500k: 15.2), at any noise scale tried; with
-# DQN's epsilon-greedy (1 -> 0.05 over 100k steps) on top it reached 62.5 at 300k (2 seeds;
-# DQN's preset 35.0) and 81.0 at 500k (DQN's 70.5). docs/algorithms.md, DQN, has the ablations.
-# Freeway, added after that finding, gets the same epsilon-greedy on top; only Breakout's
-# Rainbow explores with its noisy layers alone.
-_MINATAR_RAINBOW_EXPLORATION = {game: dict(epsilon_start=1.0, epsilon_end=0.05)
-                                for game in _MINATAR_RAINBOW_GAMES if game != "Breakout-MinAtar"}
+# The games with a Rainbow preset, and where each departs from Rainbow's switches
+# (docs/algorithms.md, DQN, has the ablations). On SpaceInvaders the noisy output layers alone do
+# not explore enough: with them as the only exploration Rainbow stayed near 15 (4 seeds x 500k:
+# 15.2), at any noise scale tried; with DQN's epsilon-greedy (1 -> 0.05 over 100k steps) on top it
+# reached 62.5 at 300k (2 seeds; DQN's preset 35.0) and 81.0 at 500k (DQN's 70.5). Freeway and
+# Asterix, added after that finding, get the same epsilon-greedy on top; only Breakout's Rainbow
+# explores with its noisy layers alone. Asterix learns with 1-step returns: with Rainbow's 3-step
+# returns it ended 500k steps at 1.5 (2 seeds; DQN's preset 8.8), with 1-step 31.6.
+_MINATAR_RAINBOW_CHANGES = {
+    "Asterix-MinAtar": dict(epsilon_start=1.0, epsilon_end=0.05, n_step=1),
+    "Breakout-MinAtar": {},
+    "Freeway-MinAtar": dict(epsilon_start=1.0, epsilon_end=0.05),
+    "SpaceInvaders-MinAtar": dict(epsilon_start=1.0, epsilon_end=0.05),
+}
 _PRESETS += [
     Preset(name=game, algo="dqn", env=game, overrides=_MINATAR_DQN, total_steps=500_000,
            num_seeds=2)
@@ -274,9 +279,9 @@ _PRESETS += [
 ] + [
     Preset(name=f"{game}-rainbow", algo="dqn", env=game,
            overrides={**_MINATAR_DQN, **RAINBOW, "v_min": 0.0, "v_max": 50.0,
-                      **_MINATAR_RAINBOW_EXPLORATION.get(game, {})},
+                      **_MINATAR_RAINBOW_CHANGES[game]},
            total_steps=500_000, num_seeds=2)
-    for game in _MINATAR_RAINBOW_GAMES
+    for game in _MINATAR_RAINBOW_CHANGES
 ] + [
     Preset(name=game, algo="pqn", env=game, overrides=_MINATAR_PQN, total_steps=3_000_000,
            num_seeds=2)

@@ -174,6 +174,30 @@ def test_n_step_transitions_across_iterations_use_full_windows():
     np.testing.assert_array_equal(discount, 0.0)
 
 
+def test_three_step_transitions_of_cartpole_line_up_in_the_buffer():
+    # One env step per iteration, so every window spans three iterations (`pending`). Under
+    # the initial epsilon every action is random and CartPole-v1 pays 1 per step: a full
+    # window stores 1 + g + g^2 and bootstraps from the observation stored three slots later
+    # for its env; a window cut by a termination after k steps stores 1 + ... + g^(k-1) with
+    # discount 0.
+    config = dqn.DQNConfig(num_envs=2, num_steps=1, n_step=3, learning_starts=10**6,
+                           buffer_size=1024, batch_size=8, epsilon_decay_steps=10**6)
+    env, params = envs.make("CartPole-v1")
+    state, _ = jax.jit(train(dqn.make(env, params, config), 400))(jax.random.PRNGKey(3))
+    data = jax.tree.map(np.asarray, state.buffer.data)
+    g = config.gamma
+    assert int(state.buffer.size) == 800
+    for env_index in range(2):  # slot = iteration * num_envs + env
+        obs, next_obs, reward, discount = (data[k][env_index:800:2]
+                                           for k in ("obs", "next_obs", "reward", "discount"))
+        full = np.isclose(discount, g**3)
+        cut = discount == 0.0
+        assert (full | cut).all() and 10 < cut.sum() < 200  # random play ends episodes often
+        np.testing.assert_allclose(reward[full], 1 + g + g**2, rtol=1e-6)
+        assert all(np.array_equal(next_obs[t], obs[t + 3]) for t in np.flatnonzero(full[:-3]))
+        assert np.isclose(reward[cut][:, None], [1, 1 + g, 1 + g + g**2], rtol=1e-6).any(axis=1).all()
+
+
 def test_metrics_are_scalars_and_epsilon_follows_schedule():
     env, params = envs.make("CartPole-v1")
     config = dqn.DQNConfig(num_envs=4, num_steps=2, learning_starts=16, epsilon_decay_steps=40,
