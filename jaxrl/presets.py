@@ -267,11 +267,12 @@ _MINATAR_GAMES = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Sea
 # explores with its noisy layers alone. Asterix learns with 1-step returns: with Rainbow's 3-step
 # returns it ended 500k steps at 1.5 (2 seeds; DQN's preset 8.8), with 1-step 31.6 (and 3-step
 # returns alone take DQN's preset to 0.9).
+_EPSILON_ON_TOP = dict(epsilon_start=1.0, epsilon_end=0.05)  # over _MINATAR_DQN's 100k steps
 _MINATAR_RAINBOW_CHANGES = {
-    "Asterix-MinAtar": dict(epsilon_start=1.0, epsilon_end=0.05, n_step=1),
+    "Asterix-MinAtar": {**_EPSILON_ON_TOP, "n_step": 1},
     "Breakout-MinAtar": {},
-    "Freeway-MinAtar": dict(epsilon_start=1.0, epsilon_end=0.05),
-    "SpaceInvaders-MinAtar": dict(epsilon_start=1.0, epsilon_end=0.05),
+    "Freeway-MinAtar": _EPSILON_ON_TOP,
+    "SpaceInvaders-MinAtar": _EPSILON_ON_TOP,
 }
 _PRESETS += [
     Preset(name=game, algo="dqn", env=game, overrides=_MINATAR_DQN, total_steps=500_000,
