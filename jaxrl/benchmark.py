@@ -26,12 +26,15 @@ lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), en
   then 1), as this VM's timings drift by 10-20% over minutes;
 - seeds: warm wall time of 1, 4, 16 ... seeds vmapped into one program.
 
-Peers (`--peers sb3,sbx`), each in its own virtual environment (created on first use with
-pinned versions, never a dependency of jaxrl), with the same hyperparameters:
+Peers (`--peers sb3,sbx,rejax`), each in its own virtual environment (created on first use
+with pinned versions, never a dependency of jaxrl), with the same hyperparameters:
 - `sb3` (or `--sb3`): Stable-Baselines3 on torch;
 - `sbx`: Stable Baselines Jax (sbx-rl), SB3's API on jax and flax, run by the same peer
   scripts (`--library sbx`); where sbx lacks one of SB3's hyperparameters the nearest
-  equivalent is used and the difference is reported (jaxrl/peers/peer_library.py).
+  equivalent is used and the difference is reported (jaxrl/peers/peer_library.py);
+- `rejax`: rejax, PPO compiled whole with jit and vmapped over seeds as ours is
+  (jaxrl/peers/rejax_ppo.py), in the PPO section only: cold, warm on one XLA thread, and
+  the same vmapped seed counts as ours.
 """
 
 from __future__ import annotations
@@ -67,6 +70,13 @@ SBX_REQUIREMENTS = ["sbx-rl==0.28.0", "jax==0.10.2", "jaxlib==0.10.2", "flax==0.
                     "torch==2.13.0"]
 
 
+REJAX_VENV = Path.home() / ".cache" / "jaxrl" / "peers" / "rejax"
+# rejax 0.1.3 steps gymnax envs with the 0.0.x API (5-tuple steps), so gymnax 0.0.9; the rest
+# as our constraints.txt pins it, distrax's tfp-nightly included.
+REJAX_REQUIREMENTS = ["rejax==0.1.3", "gymnax==0.0.9", "jax==0.10.2", "jaxlib==0.10.2", "flax==0.12.8",
+                      "optax==0.2.8", "chex==0.1.92", "distrax==0.1.9", "tfp-nightly==0.26.0.dev20261027"]
+
+
 class Peer(NamedTuple):
     """A library timed beside ours, run by the scripts in jaxrl/peers/ in its own venv."""
     label: str  # in the reports' rows
@@ -74,11 +84,15 @@ class Peer(NamedTuple):
     version_key: str  # its entry in the peer scripts' "versions"
     venv: Path  # default virtual environment
     requirements: list[str]  # pinned, installed when the venv is created
+    # rejax is a jax library like ours: its PPO script also times vmapped seeds, and it has
+    # no RL Zoo hyperparameters to run the threshold section with.
+    sb3_api: bool = True  # trained by sb3_ppo.py / sb3_zoo.py (with `--library` unless SB3)
 
 
 PEERS = {
     "sb3": Peer("Stable-Baselines3", "SB3", "stable_baselines3", SB3_VENV, SB3_REQUIREMENTS),
     "sbx": Peer("sbx", "sbx", "sbx", SBX_VENV, SBX_REQUIREMENTS),
+    "rejax": Peer("rejax", "rejax", "rejax", REJAX_VENV, REJAX_REQUIREMENTS, sb3_api=False),
 }
 
 
@@ -320,13 +334,13 @@ def time_to_threshold_subprocess(cache: bool, threads: int | None = ONE_SEED_THR
     return result
 
 
-def _run_peer(peer: str, python: Path, script: str, args: list) -> dict:
+def _run_peer(peer: str, python: Path, script: str, args: list, env: dict | None = None) -> dict:
     """Run jaxrl/peers/`script` with `args` under `peer`'s interpreter (sbx through the same
     scripts, with `--library sbx`) and return the JSON line it prints."""
     argv = [str(python), str(Path(__file__).parent / "peers" / script), *map(str, args)]
-    if peer != "sb3":
+    if PEERS[peer].sb3_api and peer != "sb3":
         argv += ["--library", peer]
-    out = subprocess.run(argv, capture_output=True, text=True)
+    out = subprocess.run(argv, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{PEERS[peer].label} {script} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -357,6 +371,31 @@ def time_peer_ppo(peer: str, python: Path, total_steps: int, seed: int = 0) -> d
     result = _run_peer(peer, python, "sb3_ppo.py", [total_steps, seed])
     result["cold_seconds"] = time.perf_counter() - t
     return result
+
+
+def _peer_layout_env(threads: int | None) -> dict:
+    """A jax peer's process environment: no persistent compilation cache (rejax does not set
+    one up, and ours is off for the cold start too), and `threads` XLA worker threads as
+    `--cpu-threads` gives ours (None: XLA's default, one per core)."""
+    env = {k: v for k, v in _compilation_cache_env(enabled=False).items() if k != "PJRT_NPROC"}
+    return {**env, "PJRT_NPROC": str(threads)} if threads else env
+
+
+def time_jax_peer_ppo(peer: str, python: Path, total_steps: int, seed_counts: list[int]) -> dict:
+    """A jax peer's PPO with the reference config (jaxrl/peers/rejax_ppo.py) in the layouts
+    ours is timed in: a cold start and a warm seed on `ONE_SEED_THREADS` XLA thread(s) (the
+    headline row), and 1, 4, 16 ... vmapped seeds on XLA's default threads (the seed table).
+    The result has the SB3 scripts' fields for the headline row, and "seeds"."""
+    one_thread = _peer_layout_env(ONE_SEED_THREADS)
+    t = time.perf_counter()
+    cold = _run_peer(peer, python, "rejax_ppo.py", [total_steps, 1, "--cold"], env=one_thread)
+    cold_seconds = time.perf_counter() - t
+    warm = _run_peer(peer, python, "rejax_ppo.py", [total_steps, 1], env=one_thread)["seeds"][0]
+    seeds = _run_peer(peer, python, "rejax_ppo.py", [total_steps, ",".join(map(str, seed_counts))],
+                      env=_peer_layout_env(None))
+    return {**seeds, "cold_seconds": cold_seconds, "compile_seconds": cold["seeds"][0]["compile_seconds"],
+            "learn_seconds": warm["warm_seconds"], "mean_return": warm["mean_return"],
+            "threads": ONE_SEED_THREADS}
 
 
 THRESHOLD_CASES = [
@@ -396,6 +435,7 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=(0, 1, 2), identical_sca
             r = time_to_threshold_subprocess(False, algo_name=algo, preset_name=preset,
                                              threshold=threshold, eval_every=every, seed=seed)
             out["ours"].append({**r, "seed": seed})
+    peer_pythons = {peer: python for peer, python in peer_pythons.items() if PEERS[peer].sb3_api}
     for peer, python in peer_pythons.items():
         for algo, env_id, threshold, cap, every in PEER_THRESHOLD_CASES:
             for seed in seeds:
@@ -841,6 +881,8 @@ def machine() -> dict:
 def _peer_backend(result: dict) -> str:
     """What a peer's PPO ran on, for its row: jax's version, or torch's and its threads."""
     versions = result["versions"]
+    if "threads" in result:  # a jax peer timed on as many XLA threads as our headline seed
+        return f"jax {versions['jax']}, {result['threads']} XLA thread{'s' * (result['threads'] != 1)}"
     if "jax" in versions:
         return f"jax {versions['jax']}"
     return f"torch {versions['torch']}, {result['torch_threads']} threads"
@@ -877,35 +919,51 @@ def _ppo_markdown(results: dict) -> list[str]:
         )
     peers = {peer: results[peer] for peer in PEERS if results.get(peer)}
     for peer, r in peers.items():
+        # The SB3-API peers' rows: one model.learn (compile inside), in tenths as they always were.
+        compile_cell, warm = ("-", f"{r['learn_seconds']:.1f} s") if PEERS[peer].sb3_api else \
+            (f"{r['compile_seconds']:.1f} s", f"{r['learn_seconds']:.2f} s")
         lines.append(
-            f"| {_peer_name(peer, r)} ({_peer_backend(r)}) | {r['cold_seconds']:.1f} s | - | "
-            f"{r['learn_seconds']:.1f} s | {r['total_steps'] / r['learn_seconds']:,.0f} | {r['mean_return']:.1f} |"
+            f"| {_peer_name(peer, r)} ({_peer_backend(r)}) | {r['cold_seconds']:.1f} s | {compile_cell} | "
+            f"{warm} | {r['total_steps'] / r['learn_seconds']:,.0f} | {r['mean_return']:.1f} |"
         )
     for peer, r in peers.items():
         # SB3's line keeps its original wording; the others name their peer.
         over = "" if peer == "sb3" else f" over {PEERS[peer].short}"
+        # A jax peer's own default-threads seed stands against ours; the SB3-API peers have one run.
+        peer_default = r["seeds"][0]["warm_seconds"] if r.get("seeds") else r["learn_seconds"]
         lines += [
             "",
             f"Speed-up{over}, warm: **{r['learn_seconds'] / one_seed['warm_seconds']:.1f}x**; "
             f"cold: **{r['cold_seconds'] / ours['cold_seconds']:.1f}x**"
-            + (f" (warm with XLA's default threads: {r['learn_seconds'] / results['seeds'][0]['warm_seconds']:.1f}x)."
+            + (f" (warm with XLA's default threads: {peer_default / results['seeds'][0]['warm_seconds']:.1f}x)."
                if has_one_thread_seed else "."),
         ]
     lines += _notes_markdown(list(peers.values()))
+    # Jax peers time the same seed counts as ours: their warm seconds join the seed table.
+    seed_peers = {peer: {s["num_seeds"]: s for s in r["seeds"]} for peer, r in peers.items() if r.get("seeds")}
     lines += [
         "",
         "## Cost of vmapped seeds",
         "",
-        "Warm wall time of one compiled program training N seeds at once (same config).",
+        "Warm wall time of one compiled program training N seeds at once (same config)"
+        + (", XLA's default threads; " + ", ".join(
+            f"{PEERS[peer].label}'s `jax.jit(jax.vmap(train))` over as many seeds, timed the same way"
+            for peer in seed_peers) + "." if seed_peers else "."),
         "",
-        "| seeds | warm seconds | relative to 1 seed | env steps/s (all seeds) | mean return | worst seed |",
-        "|---|---|---|---|---|---|",
+        "| seeds | warm seconds | relative to 1 seed | env steps/s (all seeds) | mean return | worst seed |"
+        + "".join(f" {PEERS[peer].label} warm seconds (mean return) | ours faster |" for peer in seed_peers),
+        "|---|---|---|---|---|---|" + "---|---|" * len(seed_peers),
     ]
     base = results["seeds"][0]["warm_seconds"]
     for r in results["seeds"]:
+        peer_cells = ""
+        for by_count in seed_peers.values():
+            p = by_count.get(r["num_seeds"])
+            peer_cells += (f" {p['warm_seconds']:.2f} ({p['mean_return']:.1f}) | "
+                           f"{p['warm_seconds'] / r['warm_seconds']:.2f}x |" if p else " - | - |")
         lines.append(
             f"| {r['num_seeds']} | {r['warm_seconds']:.2f} | {r['warm_seconds'] / base:.2f}x | "
-            f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} | {r['min_seed_return']:.1f} |"
+            f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} | {r['min_seed_return']:.1f} |" + peer_cells
         )
     spread = results.get("seeds_devices")
     if spread:
@@ -1007,7 +1065,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sb3", action="store_true", help="also time Stable-Baselines3 (same as --peers sb3)")
     parser.add_argument("--peers", default="",
                         help="comma-separated peer libraries to time beside ours: sb3 (Stable-Baselines3), "
-                             "sbx (Stable Baselines Jax), e.g. --peers sb3,sbx")
+                             "sbx (Stable Baselines Jax), rejax (PPO section only), e.g. --peers sb3,sbx,rejax")
     for name, peer in PEERS.items():
         parser.add_argument(f"--{name}-venv", type=Path, default=peer.venv,
                             help=f"virtual environment for {peer.short} (created if missing; default {peer.venv})")
@@ -1024,7 +1082,7 @@ def main(argv=None) -> int:
     unknown = peers - set(PEERS)
     if unknown:
         print(f"error: --peers {','.join(sorted(unknown))}: supported peers are {', '.join(PEERS)} "
-              "(e.g. --peers sb3,sbx)", file=sys.stderr)
+              "(e.g. --peers sb3,sbx,rejax)", file=sys.stderr)
         return 2
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.total_steps < 512 or any(s < 1 for s in seeds):
@@ -1047,7 +1105,7 @@ def main(argv=None) -> int:
         results["commands"] = previous
     # Only the sections that time the peers need their virtual environments.
     peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS
-                    if peer in peers and {"ppo", "thresholds"} & set(sections)}
+                    if peer in peers and ("ppo" in sections or "thresholds" in sections and PEERS[peer].sb3_api)}
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
         print(f"jaxrl cold start, {ONE_SEED_THREADS} XLA thread(s) ...", file=sys.stderr)
@@ -1066,7 +1124,8 @@ def main(argv=None) -> int:
             results.pop(peer, None)
         for peer, python in peer_pythons.items():
             print(f"{PEERS[peer].label} PPO ...", file=sys.stderr)
-            results[peer] = time_peer_ppo(peer, python, args.total_steps)
+            results[peer] = (time_peer_ppo(peer, python, args.total_steps) if PEERS[peer].sb3_api
+                             else time_jax_peer_ppo(peer, python, args.total_steps, seeds))
     if "thresholds" in sections:
         results["thresholds"] = run_thresholds(peer_pythons, seeds=(0,) if args.quick else (0, 1, 2),
                                                identical_scale=0.2 if args.quick else 1.0)

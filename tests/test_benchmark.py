@@ -259,3 +259,38 @@ def test_results_section_is_rendered_from_the_preset_results(tmp_path, monkeypat
     assert "| pqn | Breakout-MinAtar | 2 | 3,000,000 | 32.1 ± 10.9 | 38.5, 25.8 | 234 |" in text
     assert "| sac | brax/hopper | - | - | not measured | - | - |" in text
     assert "Published reference" in text
+
+
+def test_rejax_is_a_jax_peer_of_the_ppo_section_only():
+    rejax = benchmark.PEERS["rejax"]
+    assert not rejax.sb3_api and all("==" in r for r in rejax.requirements)
+    assert "gymnax==0.0.9" in rejax.requirements  # rejax 0.1.3 steps gymnax with the 0.0.x API
+
+
+def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
+    """rejax's headline row has its compile seconds and one-thread warm run; its vmapped seeds
+    join our seed table with the ratio per seed count; a count it lacks shows dashes."""
+    seed = {"num_seeds": 1, "warm_seconds": 4.0, "steps_per_second": 5_000.0, "mean_return": 500.0,
+            "min_seed_return": 500.0, "compile_seconds": 2.0, "devices": 1}
+    rejax_seed = {"num_seeds": 1, "warm_seconds": 5.0, "mean_return": 480.0, "compile_seconds": 4.0}
+    results = {
+        "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
+        "date": "2026-01-01", "total_steps": 20_000,
+        "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+        "ours_one_seed": {**seed, "warm_seconds": 2.0, "steps_per_second": 10_000.0},
+        "seeds": [seed, {**seed, "num_seeds": 4, "warm_seconds": 8.0}, {**seed, "num_seeds": 16, "warm_seconds": 30.0}],
+        "rejax": {"library": "rejax", "versions": {"rejax": "0.1.3", "jax": "0.10.2"}, "total_steps": 20_000,
+                  "cold_seconds": 15.0, "compile_seconds": 4.0, "learn_seconds": 3.0, "mean_return": 490.0,
+                  "threads": 1, "notes": ["constant learning rate"],
+                  "seeds": [rejax_seed, {**rejax_seed, "num_seeds": 4, "warm_seconds": 12.0}]},
+    }
+    out = tmp_path / "benchmarks.md"
+    benchmark.write_markdown(out, results, "python scripts/benchmark.py --only ppo --peers rejax")
+    text = out.read_text()
+    assert "| rejax 0.1.3 (jax 0.10.2, 1 XLA thread) | 15.0 s | 4.0 s | 3.00 s | 6,667 | 490.0 |" in text
+    # Warm: 3.0 / 2.0 on one thread; with default threads the peer's own seed, 5.0 / 4.0.
+    assert "Speed-up over rejax, warm: **1.5x**; cold: **1.5x** (warm with XLA's default threads: 1.2x)." in text
+    assert "| 1 | 4.00 | 1.00x | 5,000 | 500.0 | 500.0 | 5.00 (480.0) | 1.25x |" in text
+    assert "| 4 | 8.00 | 2.00x | 5,000 | 500.0 | 500.0 | 12.00 (480.0) | 1.50x |" in text
+    assert "| 16 | 30.00 | 7.50x | 5,000 | 500.0 | 500.0 | - | - |" in text
+    assert "How rejax's PPO differs from SB3's here: constant learning rate." in text
