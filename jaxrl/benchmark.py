@@ -348,10 +348,11 @@ def _run_peer(peer: str, python: Path, script: str, args: list, env: dict | None
 
 def time_peer_zoo(peer: str, python: Path, algo: str, env_id: str, threshold: float, max_steps: int,
                   eval_every: int, seed: int = 0, identical: bool = False) -> dict:
-    """The peer's `algo` with RL Zoo's hyperparameters (or, `identical`, ours) trained until
-    a deterministic evaluation reaches `threshold` or `max_steps` (jaxrl/peers/sb3_zoo.py)."""
+    """The peer's `algo` with its tuned hyperparameters (RL Zoo's for the SB3-API peers, its
+    own for rejax; or, `identical`, ours) trained until a deterministic evaluation reaches
+    `threshold` or `max_steps` (jaxrl/peers/sb3_zoo.py, rejax_zoo.py)."""
     args = [algo, env_id, threshold, max_steps, eval_every, seed] + (["same-as-ours"] if identical else [])
-    return _run_peer(peer, python, "sb3_zoo.py", args)
+    return _run_peer(peer, python, "sb3_zoo.py" if PEERS[peer].sb3_api else "rejax_zoo.py", args)
 
 
 def ensure_peer_venv(peer: str, path: Path) -> Path:
@@ -411,6 +412,17 @@ PEER_THRESHOLD_CASES = [
     ("dqn", "CartPole-v1", 475.0, 200_000, 5_000),
     ("sac", "Pendulum-v1", -200.0, 20_000, 1_000),
 ]
+# rejax with its configs/gymnax/cartpole.yaml, each capped at that file's own budget.
+REJAX_THRESHOLD_CASES = [
+    ("ppo", "CartPole-v1", 475.0, 100_000, 5_000),
+    ("dqn", "CartPole-v1", 475.0, 100_000, 5_000),
+    ("pqn", "CartPole-v1", 475.0, 524_288, 5_000),
+]
+
+
+def _tuned(peer: str) -> str:
+    """Whose tuned hyperparameters a peer's threshold runs use, for the report's rows."""
+    return "RL Zoo hyperparameters" if PEERS[peer].sb3_api else "its own tuned hyperparameters"
 # Identical hyperparameters on both sides (jaxrl/peers/sb3_zoo.py IDENTICAL holds the peers'):
 # algo -> (our preset the rest comes from, overrides, env steps ours, env steps for each peer).
 IDENTICAL = {
@@ -435,13 +447,15 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=(0, 1, 2), identical_sca
             r = time_to_threshold_subprocess(False, algo_name=algo, preset_name=preset,
                                              threshold=threshold, eval_every=every, seed=seed)
             out["ours"].append({**r, "seed": seed})
-    peer_pythons = {peer: python for peer, python in peer_pythons.items() if PEERS[peer].sb3_api}
     for peer, python in peer_pythons.items():
-        for algo, env_id, threshold, cap, every in PEER_THRESHOLD_CASES:
+        for algo, env_id, threshold, cap, every in \
+                PEER_THRESHOLD_CASES if PEERS[peer].sb3_api else REJAX_THRESHOLD_CASES:
             for seed in seeds:
-                print(f"{PEERS[peer].short} {algo} (zoo) {env_id} seed {seed} to {threshold} ...", file=sys.stderr)
+                print(f"{PEERS[peer].short} {algo} (tuned) {env_id} seed {seed} to {threshold} ...", file=sys.stderr)
                 out[peer].append({**time_peer_zoo(peer, python, algo, env_id, threshold, cap, every, seed),
                                   "seed": seed})
+    # Identical hyperparameters are SB3's DQN and SAC arguments (jaxrl/peers/sb3_zoo.py).
+    peer_pythons = {peer: python for peer, python in peer_pythons.items() if PEERS[peer].sb3_api}
     for algo, (preset, overrides, ours_steps, peer_steps) in IDENTICAL.items():
         ours_steps, peer_steps = (max(1_000, int(n * identical_scale)) for n in (ours_steps, peer_steps))
         print(f"jaxrl {algo}, identical hyperparameters ...", file=sys.stderr)
@@ -517,6 +531,15 @@ def _threshold_markdown(t: dict) -> list[str]:
     if t.get("sbx") or any("sbx" in pair for pair in identical.values()):
         lines += ["sbx: the same hyperparameters through sbx's DQN and SAC, timed the same way (where",
                   "it differs from SB3: under the tables).", ""]
+    if t.get("rejax"):
+        lines += ["rejax: PPO, DQN and PQN with the hyperparameters of rejax's `configs/gymnax/cartpole.yaml`",
+                  "(PPO: 5 envs x 100 steps, 5 epochs x 5 minibatches, lr 7.5e-4, 100k env steps; DQN:",
+                  "dueling double DQN, swish 64-64, 10 envs, 5 gradient steps of batch 100 per iteration,",
+                  "Polyak 0.98, 100k; PQN: 16 envs x 128 steps, 5 epochs x 16 minibatches, 524,288),",
+                  "capped at that budget. rejax compiles the whole run as one program; our evaluation",
+                  "(deterministic, 10 episodes, every 5k env steps) runs inside it and reports to the host",
+                  "with the wall time. The run cannot stop early: the time is that of the first",
+                  "evaluation at or above the threshold, the steps after it not counted.", ""]
     envs_ = {}
     for r in t["ours"]:
         envs_.setdefault((r["env"], r["threshold"]), {}).setdefault(
@@ -524,7 +547,7 @@ def _threshold_markdown(t: dict) -> list[str]:
     for peer in PEERS:
         for r in t.get(peer, []):
             envs_.setdefault((r["env"], r["threshold"]), {}).setdefault(
-                f"{PEERS[peer].label} {r['algo'].upper()}, RL Zoo hyperparameters", ((peer, r["algo"]), [])
+                f"{PEERS[peer].label} {r['algo'].upper()}, {_tuned(peer)}", ((peer, r["algo"]), [])
             )[1].append(r)
     for (env_id, threshold), groups in envs_.items():
         lines += [f"### {env_id} to {threshold:g}", "",

@@ -294,3 +294,22 @@ def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
     assert "| 4 | 8.00 | 2.00x | 5,000 | 500.0 | 500.0 | 12.00 (480.0) | 1.50x |" in text
     assert "| 16 | 30.00 | 7.50x | 5,000 | 500.0 | 500.0 | - | - |" in text
     assert "How rejax's PPO differs from SB3's here: constant learning rate." in text
+
+
+def test_threshold_report_ratios_our_presets_to_rejax_per_algorithm():
+    """rejax's tuned PPO, DQN and PQN get rows named for their own hyperparameters, and each
+    of our presets its ratio against rejax's run of the same algorithm."""
+    thresholds = {
+        "seeds": [0],
+        "ours": [_run("jaxrl", algo, "CartPole-v1", 475.0, 2.0, 20_000) for algo in ("ppo", "dqn", "pqn")],
+        "rejax": [_run("rejax", "ppo", "CartPole-v1", 475.0, 6.0, 30_000),
+                  _run("rejax", "dqn", "CartPole-v1", 475.0, 10.0, 40_000),
+                  _run("rejax", "pqn", "CartPole-v1", 475.0, None, None)],
+    }
+    text = "\n".join(benchmark._threshold_markdown(thresholds))
+    assert "| rejax DQN, its own tuned hyperparameters | 10.0 s | 40,000 | 1/1 |" in text
+    assert "| rejax PQN, its own tuned hyperparameters | not reached | - | 0/1 |" in text
+    assert "PPO preset `CartPole-v1` **3.0x** sooner than rejax's" in text
+    assert "DQN preset `CartPole-v1` **5.0x** sooner than rejax's" in text
+    assert "PQN preset `CartPole-v1` **" not in text  # no ratio against a run that never reached it
+    assert "rejax: PPO, DQN and PQN with the hyperparameters of rejax's" in text

@@ -17,7 +17,6 @@ evaluated (the benchmark times that process from the outside).
 import json
 import sys
 import time
-from importlib.metadata import version
 
 process_start = time.perf_counter()
 
@@ -25,6 +24,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from rejax import PPO  # noqa: E402
+from rejax_library import greedy_returns, greedy_scores, versions  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 STEPS_PER_ITERATION = 4 * 128
@@ -59,30 +59,6 @@ def make_algo(total_steps: int):
     return algo.replace(eval_callback=lambda algo, ts, rng: jnp.zeros(()))
 
 
-def greedy_returns(algo, actor_params, key, episodes: int = 10):
-    """Undiscounted returns of `episodes` argmax-policy episodes, shape (episodes,)."""
-    env, env_params = algo.env, algo.env_params
-
-    def episode(key):
-        reset_key, key = jax.random.split(key)
-        obs, state = env.reset(reset_key, env_params)
-
-        def step(carry):
-            obs, state, total, done, t, key = carry
-            key, step_key = jax.random.split(key)
-            logits = algo.actor.apply(actor_params, obs[None],
-                                      method=lambda m, o: m.action_logits(m.features(o)))
-            obs, state, reward, done, _ = env.step(step_key, state, jnp.argmax(logits[0]), env_params)
-            return obs, state, total + reward, done, t + 1, key
-
-        carry = jax.lax.while_loop(
-            lambda c: jnp.logical_and(jnp.logical_not(c[3]), c[4] < env_params.max_steps_in_episode),
-            step, (obs, state, jnp.zeros(()), jnp.array(False), 0, key))
-        return carry[2]
-
-    return jax.vmap(episode)(jax.random.split(key, episodes))
-
-
 def run(algo, num_seeds: int, repeats: int) -> dict:
     keys = jax.random.split(jax.random.PRNGKey(0), num_seeds)
     t = time.perf_counter()
@@ -93,8 +69,8 @@ def run(algo, num_seeds: int, repeats: int) -> dict:
         t = time.perf_counter()
         train_state, _ = jax.block_until_ready(train(keys))
         times.append(time.perf_counter() - t)
-    returns = jax.jit(jax.vmap(lambda p, k: greedy_returns(algo, p, k)))(
-        train_state.actor_ts.params, jax.random.split(jax.random.PRNGKey(1000), num_seeds))
+    returns = jax.jit(jax.vmap(lambda ts, k: greedy_returns(algo, greedy_scores("ppo", algo, ts), k)))(
+        train_state, jax.random.split(jax.random.PRNGKey(1000), num_seeds))
     per_seed = np.asarray(returns).mean(axis=1)
     steps = algo.total_timesteps
     return {"num_seeds": num_seeds, "compile_seconds": compile_seconds, "warm_seconds": min(times),
@@ -117,7 +93,7 @@ def main():
         "total_steps": algo.total_timesteps,
         "cold_seconds": time.perf_counter() - process_start,
         "seeds": seeds,
-        "versions": {name: version(name) for name in ("rejax", "jax", "flax", "gymnax")},
+        "versions": versions(),
         "jax_device": str(jax.devices()[0]),
         "notes": NOTES,
     }))
