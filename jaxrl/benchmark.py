@@ -1128,7 +1128,7 @@ def main(argv=None) -> int:
         results["commands"] = previous
     # Only the sections that time the peers need their virtual environments.
     peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS
-                    if peer in peers and ("ppo" in sections or "thresholds" in sections and PEERS[peer].sb3_api)}
+                    if peer in peers and {"ppo", "thresholds"} & set(sections)}
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
         print(f"jaxrl cold start, {ONE_SEED_THREADS} XLA thread(s) ...", file=sys.stderr)

@@ -313,3 +313,16 @@ def test_threshold_report_ratios_our_presets_to_rejax_per_algorithm():
     assert "DQN preset `CartPole-v1` **5.0x** sooner than rejax's" in text
     assert "PQN preset `CartPole-v1` **" not in text  # no ratio against a run that never reached it
     assert "rejax: PPO, DQN and PQN with the hyperparameters of rejax's" in text
+
+
+def test_threshold_section_times_every_requested_peer(tmp_path, monkeypatch):
+    """`--only thresholds --peers sb3,rejax` hands both peers' interpreters to the section
+    (rejax runs its own tuned configs there; only the identical-hyperparameter runs are SB3's)."""
+    seen = {}
+    monkeypatch.setattr(benchmark, "ensure_peer_venv", lambda peer, path: tmp_path / peer / "bin" / "python")
+    monkeypatch.setattr(benchmark, "run_thresholds", lambda peer_pythons, **kw: seen.update(peer_pythons) or {})
+    monkeypatch.setattr(benchmark, "write_markdown", lambda *a: None)
+    monkeypatch.setattr(benchmark, "machine", lambda: {})
+    (tmp_path / "benchmarks.md").write_text("")
+    assert benchmark.main(["--only", "thresholds", "--peers", "sb3,rejax", "--out", str(tmp_path / "benchmarks.md")]) == 0
+    assert set(seen) == {"sb3", "rejax"}
