@@ -33,8 +33,11 @@ with pinned versions, never a dependency of jaxrl), with the same hyperparameter
   scripts (`--library sbx`); where sbx lacks one of SB3's hyperparameters the nearest
   equivalent is used and the difference is reported (jaxrl/peers/peer_library.py);
 - `rejax`: rejax, PPO compiled whole with jit and vmapped over seeds as ours is
-  (jaxrl/peers/rejax_ppo.py), in the PPO section only: cold, warm on one XLA thread, and
-  the same vmapped seed counts as ours.
+  (jaxrl/peers/rejax_ppo.py): cold, warm on one XLA thread, and the same vmapped seed counts
+  as ours; in the threshold section its PPO, DQN and PQN with its own tuned CartPole-v1
+  configs (rejax_zoo.py);
+- `purejaxrl`: PureJaxRL's purejaxrl/ppo.py from a checkout (`--purejaxrl-src`), timed as
+  rejax's PPO is (purejaxrl_ppo.py); PPO section only.
 """
 
 from __future__ import annotations
@@ -75,6 +78,23 @@ REJAX_VENV = Path.home() / ".cache" / "jaxrl" / "peers" / "rejax"
 # as our constraints.txt pins it, distrax's tfp-nightly included.
 REJAX_REQUIREMENTS = ["rejax==0.1.3", "gymnax==0.0.9", "jax==0.10.2", "jaxlib==0.10.2", "flax==0.12.8",
                       "optax==0.2.8", "chex==0.1.92", "distrax==0.1.9", "tfp-nightly==0.26.0.dev20261027"]
+PUREJAXRL_VENV = Path.home() / ".cache" / "jaxrl" / "peers" / "purejaxrl"
+# PureJaxRL's ppo.py on gymnax's 0.0.x API, like rejax; its wrappers module imports brax.
+PUREJAXRL_REQUIREMENTS = ["gymnax==0.0.9", "brax==0.14.2", "mujoco==4.0.1", "mujoco-mjx==3.17.0", "jax==0.10.2",
+                          "jaxlib==0.10.2", "flax==0.12.8", "optax==0.2.8", "chex==0.1.92", "distrax==0.1.9",
+                          "tfp-nightly==0.26.0.dev20261027"]
+
+PEER_THRESHOLD_CASES = [
+    # (algo, env, threshold, env-step cap, eval_every): SB3 with RL Zoo's hyperparameters.
+    ("dqn", "CartPole-v1", 475.0, 200_000, 5_000),
+    ("sac", "Pendulum-v1", -200.0, 20_000, 1_000),
+]
+# rejax with its configs/gymnax/cartpole.yaml, each capped at that file's own budget.
+REJAX_THRESHOLD_CASES = [
+    ("ppo", "CartPole-v1", 475.0, 100_000, 5_000),
+    ("dqn", "CartPole-v1", 475.0, 100_000, 5_000),
+    ("pqn", "CartPole-v1", 475.0, 524_288, 5_000),
+]
 
 
 class Peer(NamedTuple):
@@ -84,15 +104,23 @@ class Peer(NamedTuple):
     version_key: str  # its entry in the peer scripts' "versions"
     venv: Path  # default virtual environment
     requirements: list[str]  # pinned, installed when the venv is created
-    # rejax is a jax library like ours: its PPO script also times vmapped seeds, and it has
-    # no RL Zoo hyperparameters to run the threshold section with.
-    sb3_api: bool = True  # trained by sb3_ppo.py / sb3_zoo.py (with `--library` unless SB3)
+    ppo_script: str = "sb3_ppo.py"  # PPO with the reference config
+    # Compiled like ours (rejax, PureJaxRL): timed cold, warm on one XLA thread and over the
+    # seed counts ours are; otherwise one `model.learn`, its compile (if any) inside.
+    jax_program: bool = False
+    script_args: tuple = ()  # appended to every script's arguments
+    zoo_script: str | None = "sb3_zoo.py"  # tuned configs to a threshold (None: not in that section)
+    threshold_cases: tuple = tuple(PEER_THRESHOLD_CASES)
 
 
 PEERS = {
     "sb3": Peer("Stable-Baselines3", "SB3", "stable_baselines3", SB3_VENV, SB3_REQUIREMENTS),
-    "sbx": Peer("sbx", "sbx", "sbx", SBX_VENV, SBX_REQUIREMENTS),
-    "rejax": Peer("rejax", "rejax", "rejax", REJAX_VENV, REJAX_REQUIREMENTS, sb3_api=False),
+    "sbx": Peer("sbx", "sbx", "sbx", SBX_VENV, SBX_REQUIREMENTS, script_args=("--library", "sbx")),
+    "rejax": Peer("rejax", "rejax", "rejax", REJAX_VENV, REJAX_REQUIREMENTS, ppo_script="rejax_ppo.py",
+                  jax_program=True, zoo_script="rejax_zoo.py", threshold_cases=tuple(REJAX_THRESHOLD_CASES)),
+    # A repository, not a package: its scripts get the checkout (`--purejaxrl-src`) first.
+    "purejaxrl": Peer("PureJaxRL", "PureJaxRL", "purejaxrl", PUREJAXRL_VENV, PUREJAXRL_REQUIREMENTS,
+                      ppo_script="purejaxrl_ppo.py", jax_program=True, zoo_script=None, threshold_cases=()),
 }
 
 
@@ -337,9 +365,7 @@ def time_to_threshold_subprocess(cache: bool, threads: int | None = ONE_SEED_THR
 def _run_peer(peer: str, python: Path, script: str, args: list, env: dict | None = None) -> dict:
     """Run jaxrl/peers/`script` with `args` under `peer`'s interpreter (sbx through the same
     scripts, with `--library sbx`) and return the JSON line it prints."""
-    argv = [str(python), str(Path(__file__).parent / "peers" / script), *map(str, args)]
-    if PEERS[peer].sb3_api and peer != "sb3":
-        argv += ["--library", peer]
+    argv = [str(python), str(Path(__file__).parent / "peers" / script), *map(str, args), *PEERS[peer].script_args]
     out = subprocess.run(argv, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{PEERS[peer].label} {script} failed:\n{out.stderr[-3000:]}")
@@ -352,7 +378,7 @@ def time_peer_zoo(peer: str, python: Path, algo: str, env_id: str, threshold: fl
     own for rejax; or, `identical`, ours) trained until a deterministic evaluation reaches
     `threshold` or `max_steps` (jaxrl/peers/sb3_zoo.py, rejax_zoo.py)."""
     args = [algo, env_id, threshold, max_steps, eval_every, seed] + (["same-as-ours"] if identical else [])
-    return _run_peer(peer, python, "sb3_zoo.py" if PEERS[peer].sb3_api else "rejax_zoo.py", args)
+    return _run_peer(peer, python, PEERS[peer].zoo_script, args)
 
 
 def ensure_peer_venv(peer: str, path: Path) -> Path:
@@ -382,17 +408,20 @@ def _peer_layout_env(threads: int | None) -> dict:
     return {**env, "PJRT_NPROC": str(threads)} if threads else env
 
 
-def time_jax_peer_ppo(peer: str, python: Path, total_steps: int, seed_counts: list[int]) -> dict:
-    """A jax peer's PPO with the reference config (jaxrl/peers/rejax_ppo.py) in the layouts
-    ours is timed in: a cold start and a warm seed on `ONE_SEED_THREADS` XLA thread(s) (the
-    headline row), and 1, 4, 16 ... vmapped seeds on XLA's default threads (the seed table).
-    The result has the SB3 scripts' fields for the headline row, and "seeds"."""
+def time_jax_peer_ppo(peer: str, python: Path, total_steps: int, seed_counts: list[int],
+                      source: Path | None = None) -> dict:
+    """A jax peer's PPO with the reference config (jaxrl/peers/rejax_ppo.py, purejaxrl_ppo.py,
+    the latter given the `source` checkout) in the layouts ours is timed in: a cold start and
+    a warm seed on `ONE_SEED_THREADS` XLA thread(s) (the headline row), and 1, 4, 16 ...
+    vmapped seeds on XLA's default threads (the seed table). The result has the SB3 scripts'
+    fields for the headline row, and "seeds"."""
     one_thread = _peer_layout_env(ONE_SEED_THREADS)
+    script, first = PEERS[peer].ppo_script, [source] if source else []
     t = time.perf_counter()
-    cold = _run_peer(peer, python, "rejax_ppo.py", [total_steps, 1, "--cold"], env=one_thread)
+    cold = _run_peer(peer, python, script, [*first, total_steps, 1, "--cold"], env=one_thread)
     cold_seconds = time.perf_counter() - t
-    warm = _run_peer(peer, python, "rejax_ppo.py", [total_steps, 1], env=one_thread)["seeds"][0]
-    seeds = _run_peer(peer, python, "rejax_ppo.py", [total_steps, ",".join(map(str, seed_counts))],
+    warm = _run_peer(peer, python, script, [*first, total_steps, 1], env=one_thread)["seeds"][0]
+    seeds = _run_peer(peer, python, script, [*first, total_steps, ",".join(map(str, seed_counts))],
                       env=_peer_layout_env(None))
     return {**seeds, "cold_seconds": cold_seconds, "compile_seconds": cold["seeds"][0]["compile_seconds"],
             "learn_seconds": warm["warm_seconds"], "mean_return": warm["mean_return"],
@@ -407,22 +436,12 @@ THRESHOLD_CASES = [
     ("ppo", "CartPole-v1", 475.0, 5_000),
     ("sac", "Pendulum-v1", -200.0, 1_000),
 ]
-PEER_THRESHOLD_CASES = [
-    # (algo, env, threshold, env-step cap, eval_every): SB3 with RL Zoo's hyperparameters.
-    ("dqn", "CartPole-v1", 475.0, 200_000, 5_000),
-    ("sac", "Pendulum-v1", -200.0, 20_000, 1_000),
-]
-# rejax with its configs/gymnax/cartpole.yaml, each capped at that file's own budget.
-REJAX_THRESHOLD_CASES = [
-    ("ppo", "CartPole-v1", 475.0, 100_000, 5_000),
-    ("dqn", "CartPole-v1", 475.0, 100_000, 5_000),
-    ("pqn", "CartPole-v1", 475.0, 524_288, 5_000),
-]
 
 
 def _tuned(peer: str) -> str:
     """Whose tuned hyperparameters a peer's threshold runs use, for the report's rows."""
-    return "RL Zoo hyperparameters" if PEERS[peer].sb3_api else "its own tuned hyperparameters"
+    return "RL Zoo hyperparameters" if PEERS[peer].zoo_script == "sb3_zoo.py" else "its own tuned hyperparameters"
+
 # Identical hyperparameters on both sides (jaxrl/peers/sb3_zoo.py IDENTICAL holds the peers'):
 # algo -> (our preset the rest comes from, overrides, env steps ours, env steps for each peer).
 IDENTICAL = {
@@ -448,14 +467,13 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=(0, 1, 2), identical_sca
                                              threshold=threshold, eval_every=every, seed=seed)
             out["ours"].append({**r, "seed": seed})
     for peer, python in peer_pythons.items():
-        for algo, env_id, threshold, cap, every in \
-                PEER_THRESHOLD_CASES if PEERS[peer].sb3_api else REJAX_THRESHOLD_CASES:
+        for algo, env_id, threshold, cap, every in PEERS[peer].threshold_cases:
             for seed in seeds:
                 print(f"{PEERS[peer].short} {algo} (tuned) {env_id} seed {seed} to {threshold} ...", file=sys.stderr)
                 out[peer].append({**time_peer_zoo(peer, python, algo, env_id, threshold, cap, every, seed),
                                   "seed": seed})
     # Identical hyperparameters are SB3's DQN and SAC arguments (jaxrl/peers/sb3_zoo.py).
-    peer_pythons = {peer: python for peer, python in peer_pythons.items() if PEERS[peer].sb3_api}
+    peer_pythons = {peer: python for peer, python in peer_pythons.items() if PEERS[peer].zoo_script == "sb3_zoo.py"}
     for algo, (preset, overrides, ours_steps, peer_steps) in IDENTICAL.items():
         ours_steps, peer_steps = (max(1_000, int(n * identical_scale)) for n in (ours_steps, peer_steps))
         print(f"jaxrl {algo}, identical hyperparameters ...", file=sys.stderr)
@@ -943,8 +961,8 @@ def _ppo_markdown(results: dict) -> list[str]:
     peers = {peer: results[peer] for peer in PEERS if results.get(peer)}
     for peer, r in peers.items():
         # The SB3-API peers' rows: one model.learn (compile inside), in tenths as they always were.
-        compile_cell, warm = ("-", f"{r['learn_seconds']:.1f} s") if PEERS[peer].sb3_api else \
-            (f"{r['compile_seconds']:.1f} s", f"{r['learn_seconds']:.2f} s")
+        compile_cell, warm = (f"{r['compile_seconds']:.1f} s", f"{r['learn_seconds']:.2f} s") \
+            if PEERS[peer].jax_program else ("-", f"{r['learn_seconds']:.1f} s")
         lines.append(
             f"| {_peer_name(peer, r)} ({_peer_backend(r)}) | {r['cold_seconds']:.1f} s | {compile_cell} | "
             f"{warm} | {r['total_steps'] / r['learn_seconds']:,.0f} | {r['mean_return']:.1f} |"
@@ -1088,10 +1106,14 @@ def main(argv=None) -> int:
     parser.add_argument("--sb3", action="store_true", help="also time Stable-Baselines3 (same as --peers sb3)")
     parser.add_argument("--peers", default="",
                         help="comma-separated peer libraries to time beside ours: sb3 (Stable-Baselines3), "
-                             "sbx (Stable Baselines Jax), rejax (PPO section only), e.g. --peers sb3,sbx,rejax")
+                             "sbx (Stable Baselines Jax), rejax, purejaxrl (PureJaxRL, PPO section only, "
+                             "with --purejaxrl-src), e.g. --peers sb3,sbx,rejax")
     for name, peer in PEERS.items():
         parser.add_argument(f"--{name}-venv", type=Path, default=peer.venv,
                             help=f"virtual environment for {peer.short} (created if missing; default {peer.venv})")
+    parser.add_argument("--purejaxrl-src", type=Path, default=None, metavar="CHECKOUT",
+                        help="a clone of https://github.com/luchris429/purejaxrl, for --peers purejaxrl "
+                             "(PureJaxRL is a repository of scripts, not a package)")
     parser.add_argument("--only", choices=["ppo", "thresholds", "limits", "scaling", "results"], default=None,
                         help="run one section and keep the other sections' figures from the JSON file; "
                              "'results' only re-renders the learning results from docs/presets.json")
@@ -1106,6 +1128,12 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: --peers {','.join(sorted(unknown))}: supported peers are {', '.join(PEERS)} "
               "(e.g. --peers sb3,sbx,rejax)", file=sys.stderr)
+        return 2
+    if "purejaxrl" in peers and not (args.purejaxrl_src and (args.purejaxrl_src / "purejaxrl" / "ppo.py").is_file()):
+        print(f"error: --peers purejaxrl needs --purejaxrl-src CHECKOUT, a clone of "
+              f"https://github.com/luchris429/purejaxrl (no purejaxrl/ppo.py under {args.purejaxrl_src}); "
+              "e.g. git clone https://github.com/luchris429/purejaxrl ~/purejaxrl and pass "
+              "--purejaxrl-src ~/purejaxrl", file=sys.stderr)
         return 2
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.total_steps < 512 or any(s < 1 for s in seeds):
@@ -1127,8 +1155,9 @@ def main(argv=None) -> int:
     else:
         results["commands"] = previous
     # Only the sections that time the peers need their virtual environments.
-    peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS
-                    if peer in peers and {"ppo", "thresholds"} & set(sections)}
+    needs_venv = {peer for peer in peers
+                  if "ppo" in sections or "thresholds" in sections and PEERS[peer].threshold_cases}
+    peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS if peer in needs_venv}
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
         print(f"jaxrl cold start, {ONE_SEED_THREADS} XLA thread(s) ...", file=sys.stderr)
@@ -1147,8 +1176,9 @@ def main(argv=None) -> int:
             results.pop(peer, None)
         for peer, python in peer_pythons.items():
             print(f"{PEERS[peer].label} PPO ...", file=sys.stderr)
-            results[peer] = (time_peer_ppo(peer, python, args.total_steps) if PEERS[peer].sb3_api
-                             else time_jax_peer_ppo(peer, python, args.total_steps, seeds))
+            source = args.purejaxrl_src if peer == "purejaxrl" else None
+            results[peer] = (time_jax_peer_ppo(peer, python, args.total_steps, seeds, source)
+                             if PEERS[peer].jax_program else time_peer_ppo(peer, python, args.total_steps))
     if "thresholds" in sections:
         results["thresholds"] = run_thresholds(peer_pythons, seeds=(0,) if args.quick else (0, 1, 2),
                                                identical_scale=0.2 if args.quick else 1.0)

@@ -261,10 +261,23 @@ def test_results_section_is_rendered_from_the_preset_results(tmp_path, monkeypat
     assert "Published reference" in text
 
 
-def test_rejax_is_a_jax_peer_of_the_ppo_section_only():
-    rejax = benchmark.PEERS["rejax"]
-    assert not rejax.sb3_api and all("==" in r for r in rejax.requirements)
-    assert "gymnax==0.0.9" in rejax.requirements  # rejax 0.1.3 steps gymnax with the 0.0.x API
+def test_jax_peers_have_pinned_venvs_and_their_own_scripts():
+    rejax, purejaxrl = benchmark.PEERS["rejax"], benchmark.PEERS["purejaxrl"]
+    for peer in (rejax, purejaxrl):
+        assert peer.jax_program and all("==" in r for r in peer.requirements)
+        assert "gymnax==0.0.9" in peer.requirements  # both step gymnax with the 0.0.x API
+    assert rejax.zoo_script == "rejax_zoo.py" and {case[0] for case in rejax.threshold_cases} == {"ppo", "dqn", "pqn"}
+    assert purejaxrl.zoo_script is None and not purejaxrl.threshold_cases  # PPO section only
+
+
+def test_purejaxrl_without_a_checkout_is_rejected_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(benchmark, "ensure_peer_venv", lambda *a: pytest.fail("created a venv"))
+    out = str(tmp_path / "benchmarks.md")
+    assert benchmark.main(["--only", "ppo", "--peers", "purejaxrl", "--out", out]) == 2
+    assert "--purejaxrl-src CHECKOUT" in capsys.readouterr().err
+    assert benchmark.main(["--only", "ppo", "--peers", "purejaxrl", "--purejaxrl-src", str(tmp_path),
+                           "--out", out]) == 2
+    assert f"no purejaxrl/ppo.py under {tmp_path}" in capsys.readouterr().err
 
 
 def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
@@ -273,12 +286,16 @@ def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
     seed = {"num_seeds": 1, "warm_seconds": 4.0, "steps_per_second": 5_000.0, "mean_return": 500.0,
             "min_seed_return": 500.0, "compile_seconds": 2.0, "devices": 1}
     rejax_seed = {"num_seeds": 1, "warm_seconds": 5.0, "mean_return": 480.0, "compile_seconds": 4.0}
+    purejaxrl = {"library": "PureJaxRL", "versions": {"purejaxrl": "commit 146b4856d593", "jax": "0.10.2"},
+                 "total_steps": 20_000, "cold_seconds": 12.0, "compile_seconds": 3.5, "learn_seconds": 2.5,
+                 "mean_return": 500.0, "threads": 1, "seeds": [{**rejax_seed, "warm_seconds": 4.4}]}
     results = {
         "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
         "date": "2026-01-01", "total_steps": 20_000,
         "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
         "ours_one_seed": {**seed, "warm_seconds": 2.0, "steps_per_second": 10_000.0},
         "seeds": [seed, {**seed, "num_seeds": 4, "warm_seconds": 8.0}, {**seed, "num_seeds": 16, "warm_seconds": 30.0}],
+        "purejaxrl": purejaxrl,
         "rejax": {"library": "rejax", "versions": {"rejax": "0.1.3", "jax": "0.10.2"}, "total_steps": 20_000,
                   "cold_seconds": 15.0, "compile_seconds": 4.0, "learn_seconds": 3.0, "mean_return": 490.0,
                   "threads": 1, "notes": ["constant learning rate"],
@@ -290,9 +307,13 @@ def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
     assert "| rejax 0.1.3 (jax 0.10.2, 1 XLA thread) | 15.0 s | 4.0 s | 3.00 s | 6,667 | 490.0 |" in text
     # Warm: 3.0 / 2.0 on one thread; with default threads the peer's own seed, 5.0 / 4.0.
     assert "Speed-up over rejax, warm: **1.5x**; cold: **1.5x** (warm with XLA's default threads: 1.2x)." in text
-    assert "| 1 | 4.00 | 1.00x | 5,000 | 500.0 | 500.0 | 5.00 (480.0) | 1.25x |" in text
-    assert "| 4 | 8.00 | 2.00x | 5,000 | 500.0 | 500.0 | 12.00 (480.0) | 1.50x |" in text
-    assert "| 16 | 30.00 | 7.50x | 5,000 | 500.0 | 500.0 | - | - |" in text
+    assert ("| PureJaxRL commit 146b4856d593 (jax 0.10.2, 1 XLA thread) | 12.0 s | 3.5 s | 2.50 s | 8,000 | 500.0 |"
+            in text)
+    assert "Speed-up over PureJaxRL, warm: **1.2x**; cold: **1.2x** (warm with XLA's default threads: 1.1x)." in text
+    # One column pair per jax peer, in PEERS' order (rejax, then PureJaxRL).
+    assert "| 1 | 4.00 | 1.00x | 5,000 | 500.0 | 500.0 | 5.00 (480.0) | 1.25x | 4.40 (480.0) | 1.10x |" in text
+    assert "| 4 | 8.00 | 2.00x | 5,000 | 500.0 | 500.0 | 12.00 (480.0) | 1.50x | - | - |" in text
+    assert "| 16 | 30.00 | 7.50x | 5,000 | 500.0 | 500.0 | - | - | - | - |" in text
     assert "How rejax's PPO differs from SB3's here: constant learning rate." in text
 
 
@@ -324,5 +345,6 @@ def test_threshold_section_times_every_requested_peer(tmp_path, monkeypatch):
     monkeypatch.setattr(benchmark, "write_markdown", lambda *a: None)
     monkeypatch.setattr(benchmark, "machine", lambda: {})
     (tmp_path / "benchmarks.md").write_text("")
-    assert benchmark.main(["--only", "thresholds", "--peers", "sb3,rejax", "--out", str(tmp_path / "benchmarks.md")]) == 0
+    out = str(tmp_path / "benchmarks.md")
+    assert benchmark.main(["--only", "thresholds", "--peers", "sb3,rejax", "--out", out]) == 0
     assert set(seen) == {"sb3", "rejax"}

@@ -22,9 +22,9 @@ process_start = time.perf_counter()
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
+from jax_peer_library import time_vmapped_seeds, versions, warm_repeats  # noqa: E402
 from rejax import PPO  # noqa: E402
-from rejax_library import greedy_returns, greedy_scores, versions  # noqa: E402
+from rejax_library import rejax_returns  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 STEPS_PER_ITERATION = 4 * 128
@@ -38,11 +38,6 @@ NOTES = [
     "gymnax 0.0.9's CartPole-v1 (rejax steps envs with gymnax's 0.0.x API), resetting inside its step",
     "rejax's periodic evaluation inside train replaced by a no-op, so its warm seconds are training only",
 ]
-
-
-def warm_repeats(num_seeds: int) -> int:
-    """As jaxrl.benchmark.warm_repeats: the fastest of a few runs for the short ones."""
-    return 3 if num_seeds == 1 else 2 if num_seeds <= 8 else 1
 
 
 def make_algo(total_steps: int):
@@ -59,41 +54,26 @@ def make_algo(total_steps: int):
     return algo.replace(eval_callback=lambda algo, ts, rng: jnp.zeros(()))
 
 
-def run(algo, num_seeds: int, repeats: int) -> dict:
-    keys = jax.random.split(jax.random.PRNGKey(0), num_seeds)
-    t = time.perf_counter()
-    train = jax.jit(jax.vmap(algo.train)).lower(keys).compile()
-    compile_seconds = time.perf_counter() - t
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        train_state, _ = jax.block_until_ready(train(keys))
-        times.append(time.perf_counter() - t)
-    returns = jax.jit(jax.vmap(lambda ts, k: greedy_returns(algo, greedy_scores("ppo", algo, ts), k)))(
-        train_state, jax.random.split(jax.random.PRNGKey(1000), num_seeds))
-    per_seed = np.asarray(returns).mean(axis=1)
-    steps = algo.total_timesteps
-    return {"num_seeds": num_seeds, "compile_seconds": compile_seconds, "warm_seconds": min(times),
-            "steps_per_second": steps * num_seeds / min(times), "mean_return": float(per_seed.mean()),
-            "min_seed_return": float(per_seed.min())}
-
-
 def main():
     argv = sys.argv[1:]
     cold = "--cold" in argv
     argv = [a for a in argv if a != "--cold"]
     total_steps, seed_counts = int(argv[0]), [int(n) for n in argv[1].split(",")]
     algo = make_algo(total_steps)
-    if cold:
-        seeds = [run(algo, 1, repeats=1)]
-    else:
-        seeds = [run(algo, n, warm_repeats(n)) for n in seed_counts]
+
+    def seed_returns(output, keys):
+        train_states, _ = output
+        return jax.jit(jax.vmap(lambda ts, key: rejax_returns("ppo", algo, ts, key)))(
+            train_states, jax.random.split(jax.random.PRNGKey(1000), len(keys)))
+
+    counts = [(1, 1)] if cold else [(n, warm_repeats(n)) for n in seed_counts]
+    seeds = [time_vmapped_seeds(algo.train, n, repeats, seed_returns, algo.total_timesteps) for n, repeats in counts]
     print(json.dumps({
         "library": "rejax",
         "total_steps": algo.total_timesteps,
         "cold_seconds": time.perf_counter() - process_start,
         "seeds": seeds,
-        "versions": versions(),
+        "versions": versions("rejax", "jax", "flax", "gymnax"),
         "jax_device": str(jax.devices()[0]),
         "notes": NOTES,
     }))

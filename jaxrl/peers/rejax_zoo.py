@@ -23,7 +23,8 @@ process_start = time.perf_counter()
 
 import jax  # noqa: E402
 import rejax  # noqa: E402
-from rejax_library import greedy_returns, greedy_scores, versions  # noqa: E402
+from jax_peer_library import versions  # noqa: E402
+from rejax_library import rejax_returns  # noqa: E402
 
 # rejax's configs/gymnax/cartpole.yaml, per algorithm (rejax's defaults for the rest).
 TUNED = {
@@ -58,7 +59,7 @@ def main():
         evaluations.append((int(env_steps), float(mean_return), time.perf_counter() - process_start))
 
     def evaluate(algo, train_state, key):
-        mean_return = greedy_returns(algo, greedy_scores(algo_name, algo, train_state), key).mean()
+        mean_return = rejax_returns(algo_name, algo, train_state, key).mean()
         jax.debug.callback(record, train_state.global_step, mean_return)
         return mean_return
 
@@ -73,7 +74,7 @@ def main():
         "library": "rejax", "algo": algo_name, "env": env_id, "hyperparameters": "rejax-tuned",
         "threshold": threshold, "reached": reached, "evaluations": evaluations,
         "env_steps": env_steps, "learn_seconds": learn_seconds, "steps_per_second": env_steps / learn_seconds,
-        "cold_seconds": time.perf_counter() - process_start, "versions": versions(),
+        "cold_seconds": time.perf_counter() - process_start, "versions": versions("rejax", "jax", "flax", "gymnax"),
         "jax_device": str(jax.devices()[0]),
     }))
 
