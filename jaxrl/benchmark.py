@@ -111,6 +111,7 @@ class Peer(NamedTuple):
     script_args: tuple = ()  # appended to every script's arguments
     zoo_script: str | None = "sb3_zoo.py"  # tuned configs to a threshold (None: not in that section)
     threshold_cases: tuple = tuple(PEER_THRESHOLD_CASES)
+    seed_threads: int | None = None  # XLA threads for a jax peer's seed table (None: XLA's default)
 
 
 PEERS = {
@@ -119,8 +120,11 @@ PEERS = {
     "rejax": Peer("rejax", "rejax", "rejax", REJAX_VENV, REJAX_REQUIREMENTS, ppo_script="rejax_ppo.py",
                   jax_program=True, zoo_script="rejax_zoo.py", threshold_cases=tuple(REJAX_THRESHOLD_CASES)),
     # A repository, not a package: its scripts get the checkout (`--purejaxrl-src`) first.
+    # Its program never finishes on XLA's default two threads here (jax 0.10.2: every thread
+    # waits, the process idle; it runs on one), so its seed table runs on one thread.
     "purejaxrl": Peer("PureJaxRL", "PureJaxRL", "purejaxrl", PUREJAXRL_VENV, PUREJAXRL_REQUIREMENTS,
-                      ppo_script="purejaxrl_ppo.py", jax_program=True, zoo_script=None, threshold_cases=()),
+                      ppo_script="purejaxrl_ppo.py", jax_program=True, zoo_script=None, threshold_cases=(),
+                      seed_threads=1),
 }
 
 
@@ -362,11 +366,21 @@ def time_to_threshold_subprocess(cache: bool, threads: int | None = ONE_SEED_THR
     return result
 
 
+# A peer script that has run this long is taken to hang (the longest, 64 seeds of a jax
+# peer's PPO, take ~5 minutes here).
+PEER_TIMEOUT_SECONDS = 1800
+
+
 def _run_peer(peer: str, python: Path, script: str, args: list, env: dict | None = None) -> dict:
     """Run jaxrl/peers/`script` with `args` under `peer`'s interpreter (sbx through the same
     scripts, with `--library sbx`) and return the JSON line it prints."""
     argv = [str(python), str(Path(__file__).parent / "peers" / script), *map(str, args), *PEERS[peer].script_args]
-    out = subprocess.run(argv, capture_output=True, text=True, env=env)
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=PEER_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{PEERS[peer].label} {script} {' '.join(map(str, args))} did not finish in "
+                           f"{PEER_TIMEOUT_SECONDS} s; run it by hand (`{' '.join(argv)}`) to see where it "
+                           "waits, or leave the peer out of --peers.") from None
     if out.returncode != 0:
         raise RuntimeError(f"{PEERS[peer].label} {script} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -421,11 +435,12 @@ def time_jax_peer_ppo(peer: str, python: Path, total_steps: int, seed_counts: li
     cold = _run_peer(peer, python, script, [*first, total_steps, 1, "--cold"], env=one_thread)
     cold_seconds = time.perf_counter() - t
     warm = _run_peer(peer, python, script, [*first, total_steps, 1], env=one_thread)["seeds"][0]
+    seed_threads = PEERS[peer].seed_threads
     seeds = _run_peer(peer, python, script, [*first, total_steps, ",".join(map(str, seed_counts))],
-                      env=_peer_layout_env(None))
+                      env=_peer_layout_env(seed_threads))
     return {**seeds, "cold_seconds": cold_seconds, "compile_seconds": cold["seeds"][0]["compile_seconds"],
             "learn_seconds": warm["warm_seconds"], "mean_return": warm["mean_return"],
-            "threads": ONE_SEED_THREADS}
+            "threads": ONE_SEED_THREADS, "seed_threads": seed_threads}
 
 
 THRESHOLD_CASES = [
@@ -936,7 +951,8 @@ def _ppo_markdown(results: dict) -> list[str]:
         "4 envs x 128 steps, 4 epochs x 4 minibatches, 64-64 tanh, lr 2.5e-4 annealed, "
         f"{results['total_steps']:,} env steps, one seed. Return: deterministic evaluation, 10 episodes. "
         "Warm: ours the fastest of 3 runs of the compiled program (of 2 for 4 seeds, one run from 16 "
-        "seeds on), each peer's one `model.learn`.",
+        "seeds on), each SB3-API peer's one `model.learn`; the jax peers (rejax, PureJaxRL) compiled first "
+        "and timed as ours.",
         "",
         "| | cold (process start to result) | compile | warm (training only) | env steps/s (warm) | return |",
         "|---|---|---|---|---|---|",
@@ -989,6 +1005,7 @@ def _ppo_markdown(results: dict) -> list[str]:
         "Warm wall time of one compiled program training N seeds at once (same config)"
         + (", XLA's default threads; " + ", ".join(
             f"{PEERS[peer].label}'s `jax.jit(jax.vmap(train))` over as many seeds, timed the same way"
+            + (f" but on {peers[peer]['seed_threads']} XLA thread" if peers[peer].get("seed_threads") else "")
             for peer in seed_peers) + "." if seed_peers else "."),
         "",
         "| seeds | warm seconds | relative to 1 seed | env steps/s (all seeds) | mean return | worst seed |"

@@ -288,7 +288,7 @@ def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
     rejax_seed = {"num_seeds": 1, "warm_seconds": 5.0, "mean_return": 480.0, "compile_seconds": 4.0}
     purejaxrl = {"library": "PureJaxRL", "versions": {"purejaxrl": "commit 146b4856d593", "jax": "0.10.2"},
                  "total_steps": 20_000, "cold_seconds": 12.0, "compile_seconds": 3.5, "learn_seconds": 2.5,
-                 "mean_return": 500.0, "threads": 1, "seeds": [{**rejax_seed, "warm_seconds": 4.4}]}
+                 "mean_return": 500.0, "threads": 1, "seed_threads": 1, "seeds": [{**rejax_seed, "warm_seconds": 4.4}]}
     results = {
         "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
         "date": "2026-01-01", "total_steps": 20_000,
@@ -310,6 +310,7 @@ def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
     assert ("| PureJaxRL commit 146b4856d593 (jax 0.10.2, 1 XLA thread) | 12.0 s | 3.5 s | 2.50 s | 8,000 | 500.0 |"
             in text)
     assert "Speed-up over PureJaxRL, warm: **1.2x**; cold: **1.2x** (warm with XLA's default threads: 1.1x)." in text
+    assert "PureJaxRL's `jax.jit(jax.vmap(train))` over as many seeds, timed the same way but on 1 XLA thread" in text
     # One column pair per jax peer, in PEERS' order (rejax, then PureJaxRL).
     assert "| 1 | 4.00 | 1.00x | 5,000 | 500.0 | 500.0 | 5.00 (480.0) | 1.25x | 4.40 (480.0) | 1.10x |" in text
     assert "| 4 | 8.00 | 2.00x | 5,000 | 500.0 | 500.0 | 12.00 (480.0) | 1.50x | - | - |" in text
