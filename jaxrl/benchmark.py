@@ -992,8 +992,10 @@ def _ppo_markdown(results: dict) -> list[str]:
             "",
             f"Speed-up{over}, warm: **{r['learn_seconds'] / one_seed['warm_seconds']:.1f}x**; "
             f"cold: **{r['cold_seconds'] / ours['cold_seconds']:.1f}x**"
-            + (f" (warm with XLA's default threads: {peer_default / results['seeds'][0]['warm_seconds']:.1f}x)."
-               if has_one_thread_seed else "."),
+            + (f" (warm with XLA's default threads"
+               + (f", {PEERS[peer].label}'s seed on {r['seed_threads']} as it cannot run on them"
+                  if r.get("seed_threads") else "")
+               + f": {peer_default / results['seeds'][0]['warm_seconds']:.1f}x)." if has_one_thread_seed else "."),
         ]
     lines += _notes_markdown(list(peers.values()))
     # Jax peers time the same seed counts as ours: their warm seconds join the seed table.
