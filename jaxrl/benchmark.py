@@ -1,4 +1,4 @@
-"""`jaxrl benchmark`: our speed beside Stable-Baselines3's, sbx's, rejax's and PureJaxRL's, measured
+"""`jaxrl benchmark`: our speed beside Stable-Baselines3's, sbx's, rejax's and PureJaxRL's, measured in one run
 on this machine; writes docs/benchmarks.md and docs/benchmarks.json.
 
 Sections (`--only NAME` runs one and keeps the others' figures from the JSON file):
