@@ -73,16 +73,15 @@ SBX_REQUIREMENTS = ["sbx-rl==0.28.0", "jax==0.10.2", "jaxlib==0.10.2", "flax==0.
                     "torch==2.13.0"]
 
 
+# The jax peers (rejax 0.1.3, PureJaxRL's ppo.py) step gymnax envs with the 0.0.x API (5-tuple
+# steps), so gymnax 0.0.9; the rest as our constraints.txt pins it, distrax's tfp-nightly included.
+JAX_PEER_REQUIREMENTS = ["gymnax==0.0.9", "jax==0.10.2", "jaxlib==0.10.2", "flax==0.12.8", "optax==0.2.8",
+                         "chex==0.1.92", "distrax==0.1.9", "tfp-nightly==0.26.0.dev20261027"]
 REJAX_VENV = Path.home() / ".cache" / "jaxrl" / "peers" / "rejax"
-# rejax 0.1.3 steps gymnax envs with the 0.0.x API (5-tuple steps), so gymnax 0.0.9; the rest
-# as our constraints.txt pins it, distrax's tfp-nightly included.
-REJAX_REQUIREMENTS = ["rejax==0.1.3", "gymnax==0.0.9", "jax==0.10.2", "jaxlib==0.10.2", "flax==0.12.8",
-                      "optax==0.2.8", "chex==0.1.92", "distrax==0.1.9", "tfp-nightly==0.26.0.dev20261027"]
+REJAX_REQUIREMENTS = ["rejax==0.1.3", *JAX_PEER_REQUIREMENTS]
 PUREJAXRL_VENV = Path.home() / ".cache" / "jaxrl" / "peers" / "purejaxrl"
-# PureJaxRL's ppo.py on gymnax's 0.0.x API, like rejax; its wrappers module imports brax.
-PUREJAXRL_REQUIREMENTS = ["gymnax==0.0.9", "brax==0.14.2", "mujoco==4.0.1", "mujoco-mjx==3.17.0", "jax==0.10.2",
-                          "jaxlib==0.10.2", "flax==0.12.8", "optax==0.2.8", "chex==0.1.92", "distrax==0.1.9",
-                          "tfp-nightly==0.26.0.dev20261027"]
+# PureJaxRL's wrappers module imports brax.
+PUREJAXRL_REQUIREMENTS = ["brax==0.14.2", "mujoco==4.0.1", "mujoco-mjx==3.17.0", *JAX_PEER_REQUIREMENTS]
 
 PEER_THRESHOLD_CASES = [
     # (algo, env, threshold, env-step cap, eval_every): SB3 with RL Zoo's hyperparameters.

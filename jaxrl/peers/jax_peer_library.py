@@ -6,6 +6,7 @@ Imported by the scripts beside it, in the peer's own virtual environment; it imp
 from jaxrl.
 """
 
+import json
 import time
 from importlib.metadata import version
 
@@ -21,6 +22,26 @@ def versions(*names: str) -> dict:
 def warm_repeats(num_seeds: int) -> int:
     """As jaxrl.benchmark.warm_repeats: the fastest of a few runs for the short ones."""
     return 3 if num_seeds == 1 else 2 if num_seeds <= 8 else 1
+
+
+def seed_runs(argv: list[str]) -> tuple[int, list[tuple[int, int]]]:
+    """`TOTAL_STEPS SEED_COUNTS [--cold]` -> (total steps, [(seed count, warm runs), ...]):
+    with `--cold` one seed run once, else each count run `warm_repeats` times."""
+    cold = "--cold" in argv
+    argv = [a for a in argv if a != "--cold"]
+    total_steps = int(argv[0])
+    if cold:
+        return total_steps, [(1, 1)]
+    return total_steps, [(n, warm_repeats(n)) for n in map(int, argv[1].split(","))]
+
+
+def print_ppo_result(library: str, total_steps: int, seeds: list[dict], process_start: float,
+                     versions_: dict, **fields) -> None:
+    """The PPO scripts' one JSON line."""
+    print(json.dumps({
+        "library": library, "total_steps": total_steps, "cold_seconds": time.perf_counter() - process_start,
+        "seeds": seeds, "versions": versions_, "jax_device": str(jax.devices()[0]), **fields,
+    }))
 
 
 def greedy_returns(env, env_params, scores, key, episodes: int = 10):
@@ -49,8 +70,8 @@ def greedy_returns(env, env_params, scores, key, episodes: int = 10):
 
 def time_vmapped_seeds(train, num_seeds: int, repeats: int, seed_returns, total_steps: int) -> dict:
     """Compile `jax.jit(jax.vmap(train))` over `num_seeds` keys, time `repeats` warm runs
-    (the fastest counts) and evaluate: `seed_returns(output, keys)` gives `(num_seeds,
-    episodes)` returns of the trained seeds."""
+    (the fastest counts) and evaluate: `seed_returns(output, eval_keys)` gives `(num_seeds,
+    episodes)` returns of the trained seeds, one evaluation key each."""
     keys = jax.random.split(jax.random.PRNGKey(0), num_seeds)
     t = time.perf_counter()
     program = jax.jit(jax.vmap(train)).lower(keys).compile()
@@ -60,7 +81,8 @@ def time_vmapped_seeds(train, num_seeds: int, repeats: int, seed_returns, total_
         t = time.perf_counter()
         output = jax.block_until_ready(program(keys))
         times.append(time.perf_counter() - t)
-    per_seed = np.asarray(seed_returns(output, keys)).mean(axis=1)
+    eval_keys = jax.random.split(jax.random.PRNGKey(1000), num_seeds)
+    per_seed = np.asarray(seed_returns(output, eval_keys)).mean(axis=1)
     return {"num_seeds": num_seeds, "compile_seconds": compile_seconds, "warm_seconds": min(times),
             "steps_per_second": total_steps * num_seeds / min(times), "mean_return": float(per_seed.mean()),
             "min_seed_return": float(per_seed.min())}

@@ -19,7 +19,6 @@ With `--cold`: one seed, trained once (the benchmark times that process from the
 """
 
 import hashlib
-import json
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ sys.path.insert(0, checkout)
 
 import gymnax  # noqa: E402
 import jax  # noqa: E402
-from jax_peer_library import greedy_returns, time_vmapped_seeds, versions, warm_repeats  # noqa: E402
+from jax_peer_library import greedy_returns, print_ppo_result, seed_runs, time_vmapped_seeds, versions  # noqa: E402
 from purejaxrl.ppo import ActorCritic, make_train  # noqa: E402
 
 CONFIG = {
@@ -53,33 +52,24 @@ def source_version(path: str) -> str:
 
 
 def main():
-    argv = [a for a in sys.argv[2:] if a != "--cold"]
-    cold = "--cold" in sys.argv[2:]
-    total_steps, seed_counts = int(argv[0]), [int(n) for n in argv[1].split(",")]
+    total_steps, counts = seed_runs(sys.argv[2:])
     config = {**CONFIG, "TOTAL_TIMESTEPS": total_steps}
     train = make_train(dict(config))
     steps = config["TOTAL_TIMESTEPS"] // (4 * 128) * (4 * 128)
     env, env_params = gymnax.make("CartPole-v1")
     network = ActorCritic(env.action_space(env_params).n, activation="tanh")
 
-    def seed_returns(output, keys):
+    def seed_returns(output, eval_keys):
         params = output["runner_state"][0].params
 
         def returns(p, key):
             return greedy_returns(env, env_params, lambda obs: network.apply(p, obs)[0].logits, key)
 
-        return jax.jit(jax.vmap(returns))(params, jax.random.split(jax.random.PRNGKey(1000), len(keys)))
+        return jax.jit(jax.vmap(returns))(params, eval_keys)
 
-    counts = [(1, 1)] if cold else [(n, warm_repeats(n)) for n in seed_counts]
     seeds = [time_vmapped_seeds(train, n, repeats, seed_returns, steps) for n, repeats in counts]
-    print(json.dumps({
-        "library": "PureJaxRL",
-        "total_steps": steps,
-        "cold_seconds": time.perf_counter() - process_start,
-        "seeds": seeds,
-        "versions": {"purejaxrl": source_version(checkout), **versions("jax", "flax", "gymnax")},
-        "jax_device": str(jax.devices()[0]),
-    }))
+    print_ppo_result("PureJaxRL", steps, seeds, process_start,
+                     {"purejaxrl": source_version(checkout), **versions("jax", "flax", "gymnax")})
 
 
 if __name__ == "__main__":

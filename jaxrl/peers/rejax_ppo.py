@@ -14,7 +14,6 @@ With `--cold`: one seed, trained once, and the JSON line is printed as soon as i
 evaluated (the benchmark times that process from the outside).
 """
 
-import json
 import sys
 import time
 
@@ -22,7 +21,7 @@ process_start = time.perf_counter()
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-from jax_peer_library import time_vmapped_seeds, versions, warm_repeats  # noqa: E402
+from jax_peer_library import print_ppo_result, seed_runs, time_vmapped_seeds, versions  # noqa: E402
 from rejax import PPO  # noqa: E402
 from rejax_library import rejax_returns  # noqa: E402
 
@@ -55,28 +54,16 @@ def make_algo(total_steps: int):
 
 
 def main():
-    argv = sys.argv[1:]
-    cold = "--cold" in argv
-    argv = [a for a in argv if a != "--cold"]
-    total_steps, seed_counts = int(argv[0]), [int(n) for n in argv[1].split(",")]
+    total_steps, counts = seed_runs(sys.argv[1:])
     algo = make_algo(total_steps)
 
-    def seed_returns(output, keys):
+    def seed_returns(output, eval_keys):
         train_states, _ = output
-        return jax.jit(jax.vmap(lambda ts, key: rejax_returns("ppo", algo, ts, key)))(
-            train_states, jax.random.split(jax.random.PRNGKey(1000), len(keys)))
+        return jax.jit(jax.vmap(lambda ts, key: rejax_returns("ppo", algo, ts, key)))(train_states, eval_keys)
 
-    counts = [(1, 1)] if cold else [(n, warm_repeats(n)) for n in seed_counts]
     seeds = [time_vmapped_seeds(algo.train, n, repeats, seed_returns, algo.total_timesteps) for n, repeats in counts]
-    print(json.dumps({
-        "library": "rejax",
-        "total_steps": algo.total_timesteps,
-        "cold_seconds": time.perf_counter() - process_start,
-        "seeds": seeds,
-        "versions": versions("rejax", "jax", "flax", "gymnax"),
-        "jax_device": str(jax.devices()[0]),
-        "notes": NOTES,
-    }))
+    print_ppo_result("rejax", algo.total_timesteps, seeds, process_start,
+                     versions("rejax", "jax", "flax", "gymnax"), notes=NOTES)
 
 
 if __name__ == "__main__":
