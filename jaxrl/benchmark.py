@@ -473,9 +473,11 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=(0, 1, 2), identical_sca
     its venv's interpreter) with RL Zoo's hyperparameters; and throughput of DQN and SAC with
     identical hyperparameters (`identical_scale` shrinks their step counts for a quick run)."""
     out = {"ours": [], **{peer: [] for peer in peer_pythons}, "seeds": list(seeds), "identical": {},
-           "threads": ONE_SEED_THREADS}
-    for algo, preset, threshold, every in THRESHOLD_CASES:
-        for seed in seeds:
+           "threads": ONE_SEED_THREADS, "order": "seed by seed"}
+    # Seed by seed, every case in turn: the VM's drift over the minutes of the run then
+    # spreads over all cases instead of favouring whichever ran in a fast stretch.
+    for seed in seeds:
+        for algo, preset, threshold, every in THRESHOLD_CASES:
             print(f"jaxrl {algo} {preset} seed {seed} to {threshold} ...", file=sys.stderr)
             r = time_to_threshold_subprocess(False, algo_name=algo, preset_name=preset,
                                              threshold=threshold, eval_every=every, seed=seed)
@@ -548,7 +550,9 @@ def _threshold_markdown(t: dict) -> list[str]:
         "Wall time from process start (before jax or torch is imported) until a deterministic",
         "evaluation (10 episodes) first reaches the threshold, evaluating every 5k env steps on",
         f"CartPole-v1 and every 1k on Pendulum-v1, both sides; one seed per process, seeds {t['seeds']},",
-        "medians over the seeds that reached it. Ours: the preset, with the persistent",
+        "medians over the seeds that reached it. Ours: the preset"
+        + (" (our runs seed by seed, every preset in turn)" if t.get("order") == "seed by seed" else "")
+        + ", with the persistent",
         "compilation cache off (a true cold start)"
         + (f", on {t['threads']} XLA worker thread (`--cpu-threads {t['threads']}`)" if t.get("threads") else "")
         + ". SB3: RL Zoo's hyperparameters (DQN",

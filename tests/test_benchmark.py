@@ -350,3 +350,21 @@ def test_threshold_section_times_every_requested_peer(tmp_path, monkeypatch):
     out = str(tmp_path / "benchmarks.md")
     assert benchmark.main(["--only", "thresholds", "--peers", "sb3,rejax", "--out", out]) == 0
     assert set(seen) == {"sb3", "rejax"}
+
+
+def test_threshold_runs_go_seed_by_seed_through_every_preset(monkeypatch):
+    """Our time-to-threshold runs alternate the presets within each seed, so a slow stretch of
+    the machine does not land on one preset's runs alone; the report says so."""
+    calls = []
+
+    def fake_run(cache, algo_name, preset_name, threshold, eval_every, seed):
+        calls.append((seed, algo_name, preset_name))
+        return {"library": "jaxrl", "algo": algo_name, "preset": preset_name, "env": "CartPole-v1",
+                "threshold": threshold, "reached": None}
+
+    monkeypatch.setattr(benchmark, "time_to_threshold_subprocess", fake_run)
+    monkeypatch.setattr(benchmark, "IDENTICAL", {})
+    out = benchmark.run_thresholds({}, seeds=(0, 1))
+    cases = [(algo, preset) for algo, preset, *_ in benchmark.THRESHOLD_CASES]
+    assert calls == [(seed, *case) for seed in (0, 1) for case in cases]
+    assert "our runs seed by seed" in "\n".join(benchmark._threshold_markdown(out))
