@@ -600,6 +600,11 @@ def _threshold_markdown(t: dict) -> list[str]:
                   for name, ((side, algo), secs) in medians.items() if side == "jaxrl" and secs
                   for peer in PEERS if peer_secs.get((peer, algo))]
         lines += ["", "Median time ratio: " + "; ".join(ratios) + ".", ""] if ratios else [""]
+        ours = sorted((secs, name.removeprefix("jaxrl ")) for name, ((side, _), secs) in medians.items()
+                      if side == "jaxrl" and secs)
+        if len(ours) > 1:
+            lines += ["Ours, soonest first (median seconds): "
+                      + ", ".join(f"{name} {secs:.1f} s" for secs, name in ours) + ".", ""]
     if identical:
         lines += [
             "### Throughput with identical hyperparameters",

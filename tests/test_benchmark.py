@@ -48,6 +48,10 @@ def test_threshold_report_gives_medians_and_ratios_per_env():
     assert "`CartPole-v1-rainbow` **2.0x** sooner" in text  # each preset gets its own ratio
     assert "DQN preset `CartPole-v1` **12.0x** sooner" in text  # 30 / 2.5
     assert "SAC preset `Pendulum-v1` **5.7x** sooner" in text  # 40 / 7
+    # Our presets on one env, ranked (PQN against PPO is one of issue 3's lines).
+    assert "Ours, soonest first (median seconds): DQN preset `CartPole-v1` 2.5 s, DQN preset " \
+        "`CartPole-v1-rainbow` 15.0 s." in text
+    assert text.count("Ours, soonest first") == 1  # one preset on Pendulum-v1: nothing to rank
 
 
 def _peer_result(library, versions, **fields):
