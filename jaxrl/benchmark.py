@@ -112,6 +112,12 @@ class Peer(NamedTuple):
     threshold_cases: tuple = tuple(PEER_THRESHOLD_CASES)
     seed_threads: int | None = None  # XLA threads for a jax peer's seed table (None: XLA's default)
 
+    @property
+    def sb3_api(self) -> bool:
+        """Trained through the SB3 scripts (SB3 itself, sbx): RL Zoo's hyperparameters, and
+        the identical-hyperparameter runs."""
+        return self.zoo_script == "sb3_zoo.py"
+
 
 PEERS = {
     "sb3": Peer("Stable-Baselines3", "SB3", "stable_baselines3", SB3_VENV, SB3_REQUIREMENTS),
@@ -459,7 +465,7 @@ THRESHOLD_CASES = [
 
 def _tuned(peer: str) -> str:
     """Whose tuned hyperparameters a peer's threshold runs use, for the report's rows."""
-    return "RL Zoo hyperparameters" if PEERS[peer].zoo_script == "sb3_zoo.py" else "its own tuned hyperparameters"
+    return "RL Zoo hyperparameters" if PEERS[peer].sb3_api else "its own tuned hyperparameters"
 
 # Identical hyperparameters on both sides (jaxrl/peers/sb3_zoo.py IDENTICAL holds the peers'):
 # algo -> (our preset the rest comes from, overrides, env steps ours, env steps for each peer).
@@ -494,7 +500,7 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=THRESHOLD_SEEDS, identic
                 out[peer].append({**time_peer_zoo(peer, python, algo, env_id, threshold, cap, every, seed),
                                   "seed": seed})
     # Identical hyperparameters are SB3's DQN and SAC arguments (jaxrl/peers/sb3_zoo.py).
-    peer_pythons = {peer: python for peer, python in peer_pythons.items() if PEERS[peer].zoo_script == "sb3_zoo.py"}
+    peer_pythons = {peer: python for peer, python in peer_pythons.items() if PEERS[peer].sb3_api}
     for algo, (preset, overrides, ours_steps, peer_steps) in IDENTICAL.items():
         ours_steps, peer_steps = (max(1_000, int(n * identical_scale)) for n in (ours_steps, peer_steps))
         print(f"jaxrl {algo}, identical hyperparameters ...", file=sys.stderr)
@@ -1188,7 +1194,7 @@ def main(argv=None) -> int:
         results["commands"] = previous
     # Only the sections that time the peers need their virtual environments.
     needs_venv = {peer for peer in peers
-                  if "ppo" in sections or "thresholds" in sections and PEERS[peer].threshold_cases}
+                  if "ppo" in sections or ("thresholds" in sections and PEERS[peer].threshold_cases)}
     peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS if peer in needs_venv}
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
@@ -1208,7 +1214,7 @@ def main(argv=None) -> int:
             results.pop(peer, None)
         for peer, python in peer_pythons.items():
             print(f"{PEERS[peer].label} PPO ...", file=sys.stderr)
-            source = args.purejaxrl_src if peer == "purejaxrl" else None
+            source = getattr(args, f"{peer}_src", None)  # a checkout, for peers that are repositories
             results[peer] = (time_jax_peer_ppo(peer, python, args.total_steps, seeds, source)
                              if PEERS[peer].jax_program else time_peer_ppo(peer, python, args.total_steps))
     if "thresholds" in sections:

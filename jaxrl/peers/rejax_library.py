@@ -3,6 +3,9 @@ it (imported in rejax's own virtual environment; nothing from jaxrl)."""
 
 from jax_peer_library import greedy_returns
 
+# The packages whose versions the rejax scripts' JSON lines report.
+REJAX_VERSIONS = ("rejax", "jax", "flax", "gymnax")
+
 
 def rejax_returns(algo_name: str, algo, train_state, key, episodes: int = 10):
     """Returns `(episodes,)` of the deterministic action of a trained rejax agent: the argmax

@@ -23,7 +23,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 from jax_peer_library import print_ppo_result, seed_runs, time_vmapped_seeds, versions  # noqa: E402
 from rejax import PPO  # noqa: E402
-from rejax_library import rejax_returns  # noqa: E402
+from rejax_library import REJAX_VERSIONS, rejax_returns  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 STEPS_PER_ITERATION = 4 * 128
@@ -63,7 +63,7 @@ def main():
 
     seeds = [time_vmapped_seeds(algo.train, n, repeats, seed_returns, algo.total_timesteps) for n, repeats in counts]
     print_ppo_result("rejax", algo.total_timesteps, seeds, process_start,
-                     versions("rejax", "jax", "flax", "gymnax"), notes=NOTES)
+                     versions(*REJAX_VERSIONS), notes=NOTES)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ process_start = time.perf_counter()
 import jax  # noqa: E402
 import rejax  # noqa: E402
 from jax_peer_library import versions  # noqa: E402
-from rejax_library import rejax_returns  # noqa: E402
+from rejax_library import REJAX_VERSIONS, rejax_returns  # noqa: E402
 
 # rejax's configs/gymnax/cartpole.yaml, per algorithm (rejax's defaults for the rest).
 TUNED = {
@@ -74,7 +74,7 @@ def main():
         "library": "rejax", "algo": algo_name, "env": env_id, "hyperparameters": "rejax-tuned",
         "threshold": threshold, "reached": reached, "evaluations": evaluations,
         "env_steps": env_steps, "learn_seconds": learn_seconds, "steps_per_second": env_steps / learn_seconds,
-        "cold_seconds": time.perf_counter() - process_start, "versions": versions("rejax", "jax", "flax", "gymnax"),
+        "cold_seconds": time.perf_counter() - process_start, "versions": versions(*REJAX_VERSIONS),
         "jax_device": str(jax.devices()[0]),
     }))
 
