@@ -35,6 +35,11 @@ class Agent:
         inspection and probes; None if the agent has no critic.
       recurrent: `act` takes and returns a hidden state:
         `act(params, obs, key, deterministic, hidden, first) -> (action, hidden)`.
+      split_update: `(state, axis_name) -> (state, metrics)`, the same iteration as
+        `update`, run by both devices of the two-device mesh axis `axis_name` (inside
+        `shard_map`, the state replicated) with each gradient step's work split between
+        them (the actor's on one, the critic's on the other); None when the agent's networks
+        cannot be split. `jaxrl.train.run(..., shard="networks")` uses it.
       extras: algorithm-specific pure functions exposed for research and tests.
     """
 
@@ -49,4 +54,5 @@ class Agent:
     steps_per_iteration: int
     value: Callable[..., jax.Array] | None = None
     recurrent: bool = False
+    split_update: Callable[[Any, str], tuple[Any, dict[str, jax.Array]]] | None = None
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)

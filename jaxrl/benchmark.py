@@ -146,9 +146,11 @@ def warm_repeats(num_seeds: int) -> int:
     return 3 if num_seeds == 1 else 2 if num_seeds <= 8 else 1
 
 
-def time_ours(total_steps: int, num_seeds: int, repeats: int | None = None) -> dict:
+def time_ours(total_steps: int, num_seeds: int, repeats: int | None = None,
+              split: bool = False) -> dict:
     """Compile once, then time `repeats` (default `warm_repeats(num_seeds)`) warm runs of
-    `num_seeds` vmapped seeds.
+    `num_seeds` vmapped seeds; with `split`, each seed's actor and critic learning on the
+    first two devices (`shard="networks"`).
 
     As in `jaxrl train`, the init runs as its own lightly compiled program, the training
     program scans `agent.update` over the whole budget, and each program is traced while
@@ -159,25 +161,28 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int | None = None) -> d
 
     from jaxrl.compilation import Compiler, jit_light
     from jaxrl.evaluation import evaluate_seeds
-    from jaxrl.train import over_seeds, state_shardings, updates
+    from jaxrl.train import SPLIT_AXIS, over_seeds, split_networks, state_shardings, updates
 
     agent = _agent(total_steps)
     iterations = total_steps // agent.steps_per_iteration
     keys = jax.random.split(jax.random.PRNGKey(0), num_seeds)
     devices = jax.devices()
-    shard = len(devices) > 1 and num_seeds % len(devices) == 0
+    shard = "networks" if split else "seeds" if len(devices) > 1 and num_seeds % len(devices) == 0 else None
     state_shape = jax.eval_shape(over_seeds(agent.init, num_seeds), keys)
     placement = {}
-    if shard:  # One seed slice per device (forced CPU devices: one per core), as `--shard seeds`.
-        shardings = state_shardings(state_shape, "seeds")
+    train = over_seeds(updates(agent, iterations, SPLIT_AXIS if split else None), num_seeds)
+    if split:
+        train = split_networks(train, devices)
+    if shard:  # One seed slice per device (forced CPU devices: one per core), as `--shard seeds`,
+        # or every seed on both devices, each learning one of its networks (`--shard networks`).
+        shardings = state_shardings(state_shape, shard)
         placement = {"out_shardings": shardings}
         state_shape = jax.tree.map(lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
                                    state_shape, shardings)
     t = time.perf_counter()
     with Compiler() as compiler:
         init = compiler.submit(jit_light(over_seeds(agent.init, num_seeds), same_numerics=True, **placement), keys)
-        program = compiler.submit(jax.jit(lambda s: over_seeds(updates(agent, iterations), num_seeds)(s)[0],
-                                          donate_argnums=0), state_shape)
+        program = compiler.submit(jax.jit(lambda s: train(s)[0], donate_argnums=0), state_shape)
         init, program = init.result(), program.result()
     compile_seconds = time.perf_counter() - t
     warm = []
@@ -190,7 +195,8 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int | None = None) -> d
     steps = iterations * agent.steps_per_iteration
     return {
         "num_seeds": num_seeds,
-        "devices": len(devices) if shard else 1,
+        "devices": 2 if split else len(devices) if shard else 1,
+        "layout": "networks" if split else "seeds" if shard else "one device",
         "env_steps_per_seed": steps,
         "compile_seconds": compile_seconds,
         "warm_seconds": min(warm),

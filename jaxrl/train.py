@@ -39,13 +39,15 @@ def enable_compilation_cache(path: str | None = None) -> str:
     return path
 
 
-def updates(agent: Agent, num_iterations: int):
+def updates(agent: Agent, num_iterations: int, split_axis: str | None = None):
     """Return the pure function `state -> (state, metrics)`: `num_iterations` calls of
     `agent.update` in one `lax.scan` (a training chunk). `metrics` stacks the per-iteration
-    scalars: each leaf has shape `(num_iterations,)`."""
+    scalars: each leaf has shape `(num_iterations,)`. With `split_axis` the calls are of
+    `agent.split_update` over that two-device mesh axis (`split_networks`)."""
+    update = agent.update if split_axis is None else lambda s: agent.split_update(s, split_axis)
 
     def run_updates(state):
-        return jax.lax.scan(lambda s, _: agent.update(s), state, None, length=num_iterations)
+        return jax.lax.scan(lambda s, _: update(s), state, None, length=num_iterations)
 
     return run_updates
 
@@ -88,6 +90,35 @@ def over_seeds(fn, num_seeds: int):
         return jax.tree.map(lambda x: x[None], out)
 
     return one_seed
+
+
+SPLIT_AXIS = "d"  # the mesh axis of `state_shardings`, which `split_networks` splits over
+
+
+def check_split(agent: Agent, devices) -> None:
+    """Raise a ValueError naming the fix unless `agent` can run with `shard="networks"` on
+    `devices`: an agent with `split_update` and at least two devices."""
+    if agent.split_update is None:
+        raise ValueError(
+            f"shard='networks' splits an actor and a critic that are separate networks; this "
+            f"{agent.algo} agent has none to split (PPO with an MLP policy, not recurrent and "
+            f"without shared_torso, has); use shard='seeds' or no sharding.")
+    if len(devices) < 2:
+        raise ValueError(
+            f"shard='networks' needs two devices and JAX has {len(devices)}: pass --cpu-devices 2 "
+            f"(or call jaxrl.compilation.use_cpu_devices(2) before any JAX computation).")
+
+
+def split_networks(fn, devices):
+    """`fn` (made with `updates(..., split_axis=SPLIT_AXIS)`) as a program over the first
+    two of `devices`: both run it on the whole (replicated) state, each doing its half of
+    every gradient step (`Agent.split_update`), and return the same state."""
+    from jax.sharding import Mesh, PartitionSpec as P
+
+    mesh = Mesh(np.array(list(devices)[:2]), (SPLIT_AXIS,))
+    # Not checked by jax's replication analysis: the devices compute the same values by
+    # construction (the same program on the same inputs, gradients summed by a swap).
+    return jax.shard_map(fn, mesh=mesh, in_specs=P(), out_specs=P(), check_vma=False)
 
 
 def train(agent: Agent, num_iterations: int):
@@ -190,6 +221,8 @@ def state_shardings(state_shape, mode: str | None, num_envs: int | None = None, 
       reduces over the batch: the gradient mean becomes an average of per-device gradients.
       No per-algorithm code: the split is a layout annotation, so results equal the
       one-device program up to float reassociation.
+    - `"networks"`: every leaf replicated on the first two devices, for `split_networks`
+      (one seed's actor and critic learning on two devices).
     - `None`: no sharding (returns None).
     """
     if mode is None:
@@ -197,7 +230,9 @@ def state_shardings(state_shape, mode: str | None, num_envs: int | None = None, 
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
     devices = list(devices if devices is not None else jax.devices())
-    mesh = Mesh(np.array(devices), ("d",))
+    if mode == "networks":
+        devices = devices[:2]
+    mesh = Mesh(np.array(devices), (SPLIT_AXIS,))
     replicated = NamedSharding(mesh, P())
     n = len(devices)
 
@@ -208,7 +243,9 @@ def state_shardings(state_shape, mode: str | None, num_envs: int | None = None, 
             if leaf.ndim >= 2 and leaf.shape[1] == num_envs and num_envs % n == 0:
                 return NamedSharding(mesh, P(None, "d"))
             return replicated
-        raise ValueError(f"shard={mode!r}: choose 'seeds', 'envs' or None.")
+        if mode == "networks":
+            return replicated
+        raise ValueError(f"shard={mode!r}: choose 'seeds', 'envs', 'networks' or None.")
 
     return jax.tree.map(leaf_sharding, state_shape)
 
@@ -324,8 +361,11 @@ def run(
       stop_after: stop (with a checkpoint) once this many iterations are done in total, as
         Ctrl-C would (at the first chunk boundary at or after it).
       shard: lay the state over `jax.devices()`: "seeds" (num_seeds divisible by the device
-        count) or "envs" (data parallel: each device steps its share of the envs and the
-        gradient is averaged across devices); None runs on the default device.
+        count), "envs" (data parallel: each device steps its share of the envs and the
+        gradient is averaged across devices) or "networks" (two devices each run every
+        seed, one computing the actor's gradients and the other the critic's: for one or a
+        few seeds of a small actor-critic on a multi-core CPU); None runs on the default
+        device.
       handle_signals: the first Ctrl-C/SIGTERM finishes the current chunk, checkpoints and
         returns (`completed=False`) instead of raising.
 
@@ -360,8 +400,11 @@ def run(
     if shard == "envs" and (num_envs is None or num_envs % len(devices)):
         raise ValueError(f"shard='envs' needs the config's num_envs ({num_envs}) divisible by "
                          f"the {len(devices)} devices; change num_envs.")
-    if shard not in (None, "seeds", "envs"):
-        raise ValueError(f"shard={shard!r}: choose 'seeds', 'envs' or None.")
+    if shard not in (None, "seeds", "envs", "networks"):
+        raise ValueError(f"shard={shard!r}: choose 'seeds', 'envs', 'networks' or None.")
+    if shard == "networks":
+        check_split(agent, devices)
+        devices = devices[:2]
 
     run_config = {
         "algo": agent.algo,
@@ -420,6 +463,8 @@ def run(
         return jax.jit(fn, donate_argnums=donate, compiler_options=compiler_options, **kwargs)
 
     def chunk_fn(length):
+        if shard == "networks":
+            return split_networks(over_seeds(updates(agent, length, SPLIT_AXIS), num_seeds), devices)
         return over_seeds(updates(agent, length), num_seeds)
 
     def eval_all(policy_params, keys):

@@ -1,6 +1,6 @@
 """Several devices and processes: a sweep laid over 2 (forced) CPU devices equals the
-one-device sweep; a data-parallel run (envs split over 2 devices, gradients averaged) matches
-its one-device twin; two jax.distributed processes on localhost run one sharded sweep whose
+one-device sweep; a data-parallel run (envs split over 2 devices, gradients averaged) and a
+run with the actor and critic learning on two devices match their one-device twins; two jax.distributed processes on localhost run one sharded sweep whose
 results equal the single-process sweep."""
 
 import json
@@ -56,6 +56,30 @@ TWO_DEVICES = textwrap.dedent("""
     seeds2 = run(agent, num_seeds=2, shard="seeds", **common)
     seeds1 = run(agent, num_seeds=2, **common)
     out["seeds_param_diff"] = max_diff(seeds2.state.params, seeds1.state.params)
+
+    # One seed's (and two seeds') actor and critic learning on the two devices.
+    nets1 = run(agent, num_seeds=1, shard="networks", **common)
+    nets2 = run(agent, num_seeds=2, shard="networks", **common)
+    out["networks_devices"] = len(jax.tree.leaves(nets1.state.params)[0].sharding.device_set)
+    out["networks_param_diff"] = [max_diff(nets1.state.params, single.state.params),
+                                  max_diff(nets2.state.params, seeds1.state.params)]
+    out["networks_returns"] = [nets2.summary["per_seed_return"], seeds1.summary["per_seed_return"]]
+    try:
+        run(make_tiny("dqn", iterations=4)[0], num_seeds=1, shard="networks", **common)
+    except ValueError as error:
+        out["networks_error"] = str(error)
+
+    # The swap under them: each device gets the other's buffer, bit for bit, also vmapped.
+    import jax.numpy as jnp
+    from jax.sharding import Mesh, PartitionSpec as P
+    from jaxrl import native
+    mesh = Mesh(np.array(jax.devices()), ("d",))
+    x = jax.random.normal(jax.random.PRNGKey(3), (2, 3, 5))
+    swap = jax.jit(jax.shard_map(lambda a: native.swap(a, "d"), mesh=mesh, in_specs=P("d"), out_specs=P("d")))
+    vswap = jax.jit(jax.shard_map(jax.vmap(lambda a: native.swap(a, "d")), mesh=mesh, in_specs=P("d"),
+                                  out_specs=P("d")))
+    out["swap_native"] = "jaxrl_exchange" in swap.lower(x).as_text()
+    out["swap_exact"] = [bool(np.array_equal(swap(x), x[::-1])), bool(np.array_equal(vswap(x), x[::-1]))]
     print("RESULT " + json.dumps(out))
 """)
 
@@ -83,6 +107,12 @@ def test_two_devices_sharded_sweep_and_data_parallel_run(tmp_path):
     assert out["dp_obs_sharding"][0] == 2 and "'d'" in out["dp_obs_sharding"][1]
     assert out["dp_param_diff"] < 1e-4 * max(1.0, out["dp_param_scale"])
     assert out["seeds_param_diff"] < 1e-5
+    # Actor and critic on the two devices: the one-device training, up to float rounding.
+    assert out["networks_devices"] == 2
+    assert max(out["networks_param_diff"]) < 1e-4 * max(1.0, out["dp_param_scale"])
+    np.testing.assert_allclose(*out["networks_returns"], rtol=0.05)
+    assert "separate networks" in out["networks_error"] and "dqn" in out["networks_error"]
+    assert out["swap_native"] and out["swap_exact"] == [True, True]
 
 
 def _free_port():

@@ -1,4 +1,4 @@
-"""A native CPU kernel for the hash behind `jax.random`, for faster compiles.
+"""Native CPU kernels: the hash behind `jax.random` (faster compiles) and a two-device swap.
 
 Every `jax.random` call (split, fold_in, bits, uniform, normal, permutation ...) hashes its
 key with threefry2x32. On CPU, jax lowers that hash to a rolled 5-iteration loop, and
@@ -7,6 +7,12 @@ XLA:CPU spends 0.3-0.5 s compiling each such loop: most of an `agent.init`'s com
 (docs/optimisation.md has the measurements). Here the hash is instead one XLA custom call
 to a 40-line C function (`threefry2x32.c`, built once per machine with the system C
 compiler against jaxlib's FFI header and cached), which XLA compiles as a plain call.
+
+`swap(x, axis_name)` gives each of the two devices of a mesh axis the other's `x`. On CPU
+it is one call to `exchange.c` (two barriers on shared memory between the devices' threads),
+where XLA's collectives cost 40-100 us each; elsewhere, or without the library, an
+`all_gather`. It lets one seed's actor and critic learn on two cores (`jaxrl.train.run(...,
+shard="networks")`).
 
 The hash is integer arithmetic, so every program computes bit for bit what it computes with
 jax's lowering (tests/test_native.py). `import jaxrl` installs it for the CPU platform;
@@ -30,8 +36,9 @@ from pathlib import Path
 
 import jax
 
-SOURCE = Path(__file__).with_name("threefry2x32.c")
+SOURCES = tuple(Path(__file__).with_name(name) for name in ("threefry2x32.c", "exchange.c"))
 TARGET_NAME = "jaxrl_threefry2x32"
+EXCHANGE_TARGET = "jaxrl_exchange"
 DEFAULT_BUILD_DIR = os.path.join(os.path.expanduser("~"), ".cache", "jaxrl", "native")
 
 log = logging.getLogger(__name__)
@@ -49,8 +56,8 @@ class NativeBuildError(RuntimeError):
 
 
 def build(build_dir: str | os.PathLike | None = None) -> Path:
-    """Compile threefry2x32.c into a shared library (once per source, jaxlib version and
-    machine; later calls return the cached file) and return its path.
+    """Compile the C sources (`SOURCES`) into one shared library (once per source, jaxlib
+    version and machine; later calls return the cached file) and return its path.
 
     The directory is `build_dir`, `$JAXRL_NATIVE_DIR` or ~/.cache/jaxrl/native. The compiler
     is `$CC` or `cc`. Raises `NativeBuildError` naming the command when it fails.
@@ -61,9 +68,9 @@ def build(build_dir: str | os.PathLike | None = None) -> Path:
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         raise NativeBuildError("no C compiler found (set $CC, or install gcc)")
-    tag = hashlib.sha256(SOURCE.read_bytes() + jaxlib.__version__.encode()
+    tag = hashlib.sha256(b"".join(source.read_bytes() for source in SOURCES) + jaxlib.__version__.encode()
                          + os.uname().machine.encode() + compiler.encode()).hexdigest()[:16]
-    path = build_dir / f"threefry2x32-{tag}.so"
+    path = build_dir / f"jaxrl_native-{tag}.so"
     if path.exists():
         return path
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -71,7 +78,7 @@ def build(build_dir: str | os.PathLike | None = None) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=build_dir)
     os.close(fd)
     command = [compiler, "-O3", "-std=c11", "-shared", "-fPIC", "-I", jax.ffi.include_dir(),
-               str(SOURCE), "-o", tmp]
+               *map(str, SOURCES), "-o", tmp]
     try:
         try:
             out = subprocess.run(command, check=False, capture_output=True, text=True)
@@ -102,6 +109,8 @@ def _build_and_register() -> None:
                                     platform="cpu")
         # Elementwise, so XLA may split it along the leading (seed) axis of sharded programs.
         jax.ffi.register_ffi_target_as_batch_partitionable(TARGET_NAME)
+        jax.ffi.register_ffi_target(EXCHANGE_TARGET, jax.ffi.pycapsule(library.jaxrl_exchange),
+                                    platform="cpu")
         _library = library
     except Exception as e:  # noqa: BLE001 - any failure means: keep jax's lowering
         _failed = True
@@ -156,6 +165,38 @@ def install() -> None:
     mlir.register_lowering(jax_threefry.threefry2x32_p, lowering, platform="cpu")
     _installed = True
     log.debug("native threefry2x32 lowering installed (enabled=%s)", _enabled)
+
+
+def swap(x: jax.Array, axis_name: str) -> jax.Array:
+    """The other device's `x`, inside `shard_map` over a mesh axis of exactly two devices.
+
+    Bit for bit a copy, whichever way it runs: on CPU one call to the native exchange (the
+    two devices' threads meet on shared memory), on other platforms or without a C compiler
+    an `all_gather`. Both devices must call it at the same points of one program. Only one
+    program at a time per process may swap on CPU (the native exchange has one channel).
+    """
+    import jax.numpy as jnp
+
+    size = jax.lax.axis_size(axis_name)
+    if size != 2:
+        raise ValueError(f"swap over axis {axis_name!r} of {size} devices: it needs exactly 2.")
+    index = jax.lax.axis_index(axis_name)
+
+    def gathered(x, index):
+        return jnp.take(jax.lax.all_gather(x, axis_name), 1 - index, axis=0)
+
+    if sys.platform == "win32" or not _load():
+        return gathered(x, index)
+
+    def native(x, index):
+        other = jax.ffi.ffi_call(EXCHANGE_TARGET, jax.ShapeDtypeStruct(x.shape, x.dtype),
+                                 has_side_effect=True, vmap_method="broadcast_all")(
+            x, index.astype(jnp.int32))
+        # Typed as varying over the axis, as the all_gather branch is (it differs per device).
+        varying = jax.typeof(index).manual_axis_type.varying - jax.typeof(other).manual_axis_type.varying
+        return jax.lax.pcast(other, tuple(varying), to="varying") if varying else other
+
+    return jax.lax.platform_dependent(x, index, cpu=native, default=gathered)
 
 
 if sys.platform == "win32":  # the build above assumes a POSIX C toolchain
