@@ -206,9 +206,9 @@ def time_ours(total_steps: int, num_seeds: int, repeats: int | None = None,
     }
 
 
-def _layout_worker(total_steps: int, seeds: list[int]) -> None:
+def _layout_worker(total_steps: int, seeds: list[int], split: bool = False) -> None:
     """Entry point of a CPU-layout subprocess: warm times of each seed count."""
-    print(json.dumps([time_ours(total_steps, n) for n in seeds]))
+    print(json.dumps([time_ours(total_steps, n, split=split) for n in seeds]))
 
 
 def _compilation_cache_env(enabled: bool) -> dict[str, str]:
@@ -231,30 +231,34 @@ def _cpu_layout_code(devices: int = 1, threads: int | None = None) -> str:
 
 
 def time_ours_on_layout(total_steps: int, seeds: list[int], devices: int = 1,
-                      threads: int | None = None) -> list[dict]:
+                      threads: int | None = None, split: bool = False) -> list[dict]:
     """`time_ours` for each seed count in a fresh process with `devices` forced CPU devices,
     each executing its own slice of the seeds single-threaded (XLA's intra-op thread pool
     costs more than it gains on these small kernels), and `threads` XLA worker threads
-    (None: XLA's default, one per core)."""
+    (None: XLA's default, one per core); with `split`, every seed on two devices, one
+    learning its actor and the other its critic (`devices` must be 2)."""
     out = subprocess.run([sys.executable, "-c", _cpu_layout_code(devices, threads)
-                          + f"from jaxrl.benchmark import _layout_worker; _layout_worker({total_steps}, {list(seeds)})"],
+                          + f"from jaxrl.benchmark import _layout_worker; "
+                            f"_layout_worker({total_steps}, {list(seeds)}, {split})"],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"CPU-layout worker failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _cold_worker(total_steps: int) -> None:
+def _cold_worker(total_steps: int, split: bool = False) -> None:
     """Entry point of the cold-start subprocess: no compilation cache, one seed."""
-    print(json.dumps(time_ours(total_steps, 1, repeats=1)))
+    print(json.dumps(time_ours(total_steps, 1, repeats=1, split=split)))
 
 
-def time_ours_cold(total_steps: int, threads: int | None = None) -> dict:
+def time_ours_cold(total_steps: int, threads: int | None = None, split: bool = False) -> dict:
+    """Process start to result of one seed, no compilation cache: on `threads` XLA threads,
+    or with `split` its actor and critic on two forced CPU devices (`--shard networks`)."""
     env = _compilation_cache_env(enabled=False)
     t = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", _cpu_layout_code(threads=threads)
-         + f"from jaxrl.benchmark import _cold_worker; _cold_worker({total_steps})"],
+        [sys.executable, "-c", _cpu_layout_code(2 if split else 1, threads)
+         + f"from jaxrl.benchmark import _cold_worker; _cold_worker({total_steps}, {split})"],
         capture_output=True, text=True, env=env, check=True,
     )
     cold = time.perf_counter() - t
@@ -999,6 +1003,13 @@ def _ppo_markdown(results: dict) -> list[str]:
             f"| jaxrl (XLA's default threads, one per core) | - | {default['compile_seconds']:.1f} s | "
             f"{default['warm_seconds']:.2f} s | {default['steps_per_second']:,.0f} | {default['mean_return']:.1f} |"
         )
+    split, split_cold = results.get("ours_split_seed"), results.get("ours_split_cold")
+    if split and split_cold:
+        lines.append(
+            f"| jaxrl (actor and critic on 2 devices, `--shard networks`) | {split_cold['cold_seconds']:.1f} s | "
+            f"{split_cold['compile_seconds']:.1f} s | {split['warm_seconds']:.2f} s | "
+            f"{split['steps_per_second']:,.0f} | {split_cold['mean_return']:.1f} |"
+        )
     peers = {peer: results[peer] for peer in PEERS if results.get(peer)}
     for peer, r in peers.items():
         # The SB3-API peers' rows: one model.learn (compile inside), in tenths as they always were.
@@ -1020,7 +1031,9 @@ def _ppo_markdown(results: dict) -> list[str]:
             + (f" (warm with XLA's default threads"
                + (f", {PEERS[peer].label}'s seed on {r['seed_threads']} as it cannot run on them"
                   if r.get("seed_threads") else "")
-               + f": {peer_default / results['seeds'][0]['warm_seconds']:.1f}x)." if has_one_thread_seed else "."),
+               + f": {peer_default / results['seeds'][0]['warm_seconds']:.1f}x)." if has_one_thread_seed else ".")
+            + (f" Actor and critic on two devices: warm **{r['learn_seconds'] / split['warm_seconds']:.1f}x**, "
+               f"cold **{r['cold_seconds'] / split_cold['cold_seconds']:.1f}x**." if split and split_cold else ""),
         ]
     lines += _notes_markdown(list(peers.values()))
     # Jax peers time the same seed counts as ours: their warm seconds join the seed table.
@@ -1209,6 +1222,12 @@ def main(argv=None) -> int:
         print(f"jaxrl warm, 1 seed on {ONE_SEED_THREADS} XLA thread(s) ...", file=sys.stderr)
         results["ours_one_seed"] = {**time_ours_on_layout(args.total_steps, [1], threads=ONE_SEED_THREADS)[0],
                                     "threads": ONE_SEED_THREADS}
+        results.pop("ours_split_cold", None), results.pop("ours_split_seed", None)
+        if os.cpu_count() and os.cpu_count() > 1:
+            print("jaxrl cold start and warm, 1 seed, actor and critic on 2 forced CPU devices ...",
+                  file=sys.stderr)
+            results["ours_split_cold"] = time_ours_cold(args.total_steps, split=True)
+            results["ours_split_seed"] = time_ours_on_layout(args.total_steps, [1], 2, split=True)[0]
         results["seeds"] = []
         for n in seeds:
             print(f"jaxrl warm, {n} seed(s) ...", file=sys.stderr)

@@ -126,6 +126,15 @@ def test_markdown_headlines_the_one_thread_seed(tmp_path):
     assert "Speed-up, warm: **10.0x**; cold: **2.5x** (warm with XLA's default threads: 5.0x)." in text
     assert "trains in 2.00 s; against it, 16 seeds on 1 device(s) cost 20.00x." in text
 
+    # With the split layout timed too, its row and ratios join the table and the speed-up line.
+    results["ours_split_seed"] = {**seed, "warm_seconds": 1.6, "steps_per_second": 12_500.0, "devices": 2}
+    results["ours_split_cold"] = {"cold_seconds": 12.5, "compile_seconds": 3.5, "mean_return": 500.0}
+    benchmark.write_markdown(out, results, "python scripts/benchmark.py --only ppo --peers sb3")
+    text = out.read_text()
+    assert "| jaxrl (actor and critic on 2 devices, `--shard networks`) | 12.5 s | 3.5 s | 1.60 s | 12,500 | 500.0 |" in text
+    assert ("Speed-up, warm: **10.0x**; cold: **2.5x** (warm with XLA's default threads: 5.0x). "
+            "Actor and critic on two devices: warm **12.5x**, cold **2.0x**.") in text
+
 
 def test_partial_rerun_keeps_the_machine_of_the_sections_it_kept(monkeypatch):
     """`--only thresholds` on a new machine labels the thresholds section with it and the PPO
