@@ -22,7 +22,7 @@ lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), en
 - cold: a fresh process from start to printed result (imports, compilation with the
   persistent cache disabled, training, evaluation);
 - warm: training only, with the program already compiled (for the peers: `model.learn`,
-  once); ours the fastest of `warm_repeats(num_seeds)` runs (3 for one seed, 2 for up to 8,
+  once); ours the fastest of `warm_repeats(num_seeds)` runs (5 for one seed, 2 for up to 8,
   then 1), as this VM's timings drift by 10-20% over minutes;
 - seeds: warm wall time of 1, 4, 16 ... seeds vmapped into one program.
 
@@ -143,7 +143,7 @@ def _agent(total_steps: int):
 
 def warm_repeats(num_seeds: int) -> int:
     """Warm runs timed per seed count (the fastest is reported): a few for the short runs."""
-    return 3 if num_seeds == 1 else 2 if num_seeds <= 8 else 1
+    return 5 if num_seeds == 1 else 2 if num_seeds <= 8 else 1
 
 
 def time_ours(total_steps: int, num_seeds: int, repeats: int | None = None,
@@ -979,7 +979,8 @@ def _ppo_markdown(results: dict) -> list[str]:
         "",
         "4 envs x 128 steps, 4 epochs x 4 minibatches, 64-64 tanh, lr 2.5e-4 annealed, "
         f"{results['total_steps']:,} env steps, one seed. Return: deterministic evaluation, 10 episodes. "
-        "Warm: ours the fastest of 3 runs of the compiled program (of 2 for 4 seeds, one run from 16 "
+        f"Warm: ours the fastest of {results.get('one_seed_repeats', 3)} runs of the compiled program "
+        "(of 2 for 4 seeds, one run from 16 "
         "seeds on), each SB3-API peer's one `model.learn`; the jax peers (rejax, PureJaxRL) compiled first "
         "and timed as ours.",
         "",
@@ -1217,6 +1218,7 @@ def main(argv=None) -> int:
     peer_pythons = {peer: ensure_peer_venv(peer, getattr(args, f"{peer}_venv")) for peer in PEERS if peer in needs_venv}
     if "ppo" in sections:
         results["total_steps"] = args.total_steps
+        results["one_seed_repeats"] = warm_repeats(1)
         print(f"jaxrl cold start, {ONE_SEED_THREADS} XLA thread(s) ...", file=sys.stderr)
         results["ours_cold"] = time_ours_cold(args.total_steps, ONE_SEED_THREADS)
         print(f"jaxrl warm, 1 seed on {ONE_SEED_THREADS} XLA thread(s) ...", file=sys.stderr)

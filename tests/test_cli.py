@@ -164,3 +164,18 @@ def test_cpu_threads_fewer_than_cpu_devices_is_refused():
         capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=300)
     assert out.returncode == 2
     assert "--cpu-threads 1 is fewer than --cpu-devices 2" in out.stderr
+
+
+def test_shard_networks_bad_input_is_refused_before_compiling(tmp_path, capsys):
+    """`--shard networks` needs an agent with separate actor and critic networks and two
+    devices; either missing is a clear error naming the fix, and nothing is written."""
+    import jax
+
+    common = ["--total-steps", "1024", "--num-seeds", "1", "--no-progress", "--shard", "networks"]
+    assert cli.main(["train", "dqn", "--logdir", str(tmp_path / "dqn"), *common]) == 2
+    assert "splits an actor and a critic that are separate networks" in capsys.readouterr().err
+    if jax.device_count() == 1:
+        assert cli.main(["train", "ppo", "--logdir", str(tmp_path / "ppo"), *common]) == 2
+        err = capsys.readouterr().err
+        assert "needs two devices" in err and "--cpu-devices 2" in err
+    assert not (tmp_path / "dqn").exists() and not (tmp_path / "ppo").exists()

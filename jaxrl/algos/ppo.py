@@ -264,8 +264,9 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         """`jax.grad(loss_fn, has_aux=True)`, computed on the two devices of mesh axis
         `axis_name` (inside `shard_map`, every argument the same on both): device 0 takes
         the actor's part, device 1 the critic's, and one swap adds them. Each part's
-        gradient is zero on the other network's parameters, so the sum is exact: the same
-        floats as on one device, in about half the time per device."""
+        gradient is zero on the other network's parameters, so the sum adds nothing but the
+        other part: the arithmetic of `loss_fn`'s gradient, in about half the time per
+        device (compiled apart, the parts may round differently in the last bits)."""
         mask = batch.get("action_mask")
 
         def actor(params):
@@ -346,7 +347,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
     def update(state: PPOState, split_axis=None):
         """One iteration. With `split_axis` (a mesh axis of two devices, inside `shard_map`,
         the state the same on both), both devices run it and split each gradient step's
-        work: `split_gradient`; the result is the same."""
+        work (`split_gradient`), ending with the same state."""
         hp = state.hparams
         key, rollout_key, learn_key = jax.random.split(state.key, 3)
         initial_hidden = state.hidden

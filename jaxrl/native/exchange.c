@@ -26,7 +26,7 @@
 #include "xla/ffi/api/c_api.h"
 
 #define TIMEOUT_SECONDS 600.0
-#define SPINS_BEFORE_YIELD 4096
+#define SPINS_BEFORE_YIELD 65536
 
 /* Per device: the round it last published (with its pointer and size) and the last round in
  * which it finished copying the other's buffer. Rounds count every swap since the process

@@ -21,7 +21,7 @@ def versions(*names: str) -> dict:
 
 def warm_repeats(num_seeds: int) -> int:
     """As jaxrl.benchmark.warm_repeats: the fastest of a few runs for the short ones."""
-    return 3 if num_seeds == 1 else 2 if num_seeds <= 8 else 1
+    return 5 if num_seeds == 1 else 2 if num_seeds <= 8 else 1
 
 
 def seed_runs(argv: list[str]) -> tuple[int, list[tuple[int, int]]]:
