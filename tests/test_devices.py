@@ -80,6 +80,9 @@ TWO_DEVICES = textwrap.dedent("""
                                   out_specs=P("d")))
     out["swap_native"] = "jaxrl_exchange" in swap.lower(x).as_text()
     out["swap_exact"] = [bool(np.array_equal(swap(x), x[::-1])), bool(np.array_equal(vswap(x), x[::-1]))]
+    native._load = lambda: False  # as without a C compiler: the all_gather fallback
+    fallback = jax.jit(jax.shard_map(lambda a: native.swap(a, "d"), mesh=mesh, in_specs=P("d"), out_specs=P("d")))
+    out["swap_fallback"] = ["jaxrl_exchange" in fallback.lower(x).as_text(), bool(np.array_equal(fallback(x), x[::-1]))]
     print("RESULT " + json.dumps(out))
 """)
 
@@ -113,6 +116,7 @@ def test_two_devices_sharded_sweep_and_data_parallel_run(tmp_path):
     np.testing.assert_allclose(*out["networks_returns"], rtol=0.05)
     assert "separate networks" in out["networks_error"] and "dqn" in out["networks_error"]
     assert out["swap_native"] and out["swap_exact"] == [True, True]
+    assert out["swap_fallback"] == [False, True]
 
 
 def _free_port():

@@ -193,7 +193,8 @@ def swap(x: jax.Array, axis_name: str) -> jax.Array:
                                  has_side_effect=True, vmap_method="broadcast_all")(
             x, index.astype(jnp.int32))
         # Typed as varying over the axis, as the all_gather branch is (it differs per device).
-        varying = jax.typeof(index).manual_axis_type.varying - jax.typeof(other).manual_axis_type.varying
+        varying = (jax.typeof(index).manual_axis_type.varying
+                   - jax.typeof(other).manual_axis_type.varying)
         return jax.lax.pcast(other, tuple(varying), to="varying") if varying else other
 
     return jax.lax.platform_dependent(x, index, cpu=native, default=gathered)
