@@ -37,6 +37,7 @@ from pathlib import Path
 import jax
 
 SOURCES = tuple(Path(__file__).with_name(name) for name in ("threefry2x32.c", "exchange.c"))
+HEADERS = (Path(__file__).with_name("ffi_handler.h"),)
 TARGET_NAME = "jaxrl_threefry2x32"
 EXCHANGE_TARGET = "jaxrl_exchange"
 DEFAULT_BUILD_DIR = os.path.join(os.path.expanduser("~"), ".cache", "jaxrl", "native")
@@ -68,7 +69,8 @@ def build(build_dir: str | os.PathLike | None = None) -> Path:
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         raise NativeBuildError("no C compiler found (set $CC, or install gcc)")
-    tag = hashlib.sha256(b"".join(source.read_bytes() for source in SOURCES) + jaxlib.__version__.encode()
+    sources = b"".join(path.read_bytes() for path in SOURCES + HEADERS)
+    tag = hashlib.sha256(sources + jaxlib.__version__.encode()
                          + os.uname().machine.encode() + compiler.encode()).hexdigest()[:16]
     path = build_dir / f"jaxrl_native-{tag}.so"
     if path.exists():

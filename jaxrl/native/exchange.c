@@ -19,11 +19,10 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "xla/ffi/api/c_api.h"
+#include "ffi_handler.h"
 
 #define TIMEOUT_SECONDS 600.0
 #define SPINS_BEFORE_YIELD 65536
@@ -90,17 +89,7 @@ static int64_t byte_size(const XLA_FFI_Buffer *buffer) {
 }
 
 XLA_FFI_Error *jaxrl_exchange(XLA_FFI_CallFrame *frame) {
-    /* XLA first calls the handler with a metadata extension to learn its FFI version. */
-    if (frame->extension_start != NULL && frame->extension_start->type == XLA_FFI_Extension_Metadata) {
-        XLA_FFI_Metadata *metadata = ((XLA_FFI_Metadata_Extension *)frame->extension_start)->metadata;
-        metadata->api_version.struct_size = XLA_FFI_Api_Version_STRUCT_SIZE;
-        metadata->api_version.extension_start = NULL;
-        metadata->api_version.major_version = XLA_FFI_API_MAJOR;
-        metadata->api_version.minor_version = XLA_FFI_API_MINOR;
-        metadata->traits = 0;
-        return NULL;
-    }
-    if (frame->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (jaxrl_ffi_not_execution(frame)) return NULL;
     XLA_FFI_Buffer *const *in = (XLA_FFI_Buffer *const *)frame->args.args;
     XLA_FFI_Buffer *const *out = (XLA_FFI_Buffer *const *)frame->rets.rets;
     const int32_t device = *(const int32_t *)in[1]->data;

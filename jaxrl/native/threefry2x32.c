@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xla/ffi/api/c_api.h"
+#include "ffi_handler.h"
 
 static inline uint32_t rotate_left(uint32_t v, uint32_t d) { return (v << d) | (v >> (32u - d)); }
 
@@ -36,17 +36,7 @@ static void threefry2x32(int64_t n, const uint32_t *key0, const uint32_t *key1,
 }
 
 XLA_FFI_Error *jaxrl_threefry2x32(XLA_FFI_CallFrame *frame) {
-    /* XLA first calls the handler with a metadata extension to learn its FFI version. */
-    if (frame->extension_start != NULL && frame->extension_start->type == XLA_FFI_Extension_Metadata) {
-        XLA_FFI_Metadata *metadata = ((XLA_FFI_Metadata_Extension *)frame->extension_start)->metadata;
-        metadata->api_version.struct_size = XLA_FFI_Api_Version_STRUCT_SIZE;
-        metadata->api_version.extension_start = NULL;
-        metadata->api_version.major_version = XLA_FFI_API_MAJOR;
-        metadata->api_version.minor_version = XLA_FFI_API_MINOR;
-        metadata->traits = 0;
-        return NULL;
-    }
-    if (frame->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (jaxrl_ffi_not_execution(frame)) return NULL;
     XLA_FFI_Buffer *const *in = (XLA_FFI_Buffer *const *)frame->args.args;
     XLA_FFI_Buffer *const *out = (XLA_FFI_Buffer *const *)frame->rets.rets;
     int64_t n = 1;
