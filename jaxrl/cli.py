@@ -17,6 +17,7 @@ import argparse
 import datetime
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 DEFAULT_ALGO = "ppo"
@@ -191,6 +192,28 @@ def _resume_kwargs(args: argparse.Namespace):
     return agent, resume_kwargs(run_config), step
 
 
+def _resume_layout(args: argparse.Namespace) -> None:
+    """`--resume RUN_DIR`: take the run's device layout (`--shard`, and `--cpu-devices` on CPU)
+    from its config.json, so the resumed run trains the floats the run would have trained;
+    refuse flags that name another layout. Read before JAX starts (no JAX here)."""
+    import json
+
+    try:
+        layout = json.loads((Path(args.resume) / "config.json").read_text()).get("layout") or {}
+    except (OSError, ValueError):
+        return  # not a readable run directory: _resume_kwargs names the problem
+    shard, devices = layout.get("shard"), int(layout.get("devices", 1))
+    if args.shard is not None and args.shard != shard:
+        raise CLIError(f"{args.resume} was trained with {f'--shard {shard}' if shard else 'no --shard'}; "
+                       f"drop --shard {args.shard}: --resume reads the layout from config.json.")
+    args.shard = shard
+    if layout.get("platform") == "cpu" and devices > 1:
+        if args.cpu_devices is not None and args.cpu_devices != devices:
+            raise CLIError(f"{args.resume} was trained on --cpu-devices {devices}; drop --cpu-devices "
+                           f"{args.cpu_devices}: --resume reads the layout from config.json.")
+        args.cpu_devices = devices
+
+
 def _cpu_layout(args: argparse.Namespace) -> None:
     """`--cpu-devices N` and `--cpu-threads N`: set up the CPU backend before anything
     starts JAX."""
@@ -214,6 +237,8 @@ def train_command(argv: Sequence[str] | None = None, prog="jaxrl train") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _train_parser(prog).parse_args(argv)
     try:
+        if args.resume:
+            _resume_layout(args)
         _cpu_layout(args)
         for name in ("checkpoint_every",):
             value = getattr(args, name)
@@ -462,7 +487,6 @@ def _plot_parser(prog="jaxrl plot") -> argparse.ArgumentParser:
 def plot_command(argv: Sequence[str] | None = None, prog="jaxrl plot") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _plot_parser(prog).parse_args(argv)
-    from pathlib import Path
 
     missing = [d for d in args.run_dirs if not (Path(d) / "metrics.csv").exists()
                and not (Path(d) / "seed_returns.csv").exists()]

@@ -418,6 +418,10 @@ def run(
         "num_logs": num_logs,
         "checkpoint_every": checkpoint_every,
         "hparams": {k: float(v) for k, v in dict(hparams or {}).items()},
+        # How the run was laid over devices: the layouts round differently, so `jaxrl train
+        # --resume` sets up the same one to continue exactly.
+        "layout": {"shard": shard, "devices": len(devices) if shard else 1,
+                   "platform": devices[0].platform},
         "versions": {"jax": jax.__version__},
         **dict(metadata or {}),
     }

@@ -3,6 +3,7 @@ one-device sweep; a data-parallel run (envs split over 2 devices, gradients aver
 run with the actor and critic learning on two devices match their one-device twins; two jax.distributed processes on localhost run one sharded sweep whose
 results equal the single-process sweep."""
 
+import csv
 import json
 import os
 import socket
@@ -64,6 +65,12 @@ TWO_DEVICES = textwrap.dedent("""
     out["networks_param_diff"] = [max_diff(nets1.state.params, single.state.params),
                                   max_diff(nets2.state.params, seeds1.state.params)]
     out["networks_returns"] = [nets2.summary["per_seed_return"], seeds1.summary["per_seed_return"]]
+    # A networks run stopped halfway, for the test to resume in a fresh process, and its twin.
+    longer, longer_total = make_tiny("ppo", iterations=8)
+    saved = dict(total_steps=longer_total, num_seeds=1, eval_episodes=2, progress=False, num_logs=8,
+                 shard="networks", metadata={{"env_kwargs": {{}}, "preset": None}})
+    run(longer, logdir={stopped!r}, stop_after=4, **saved)
+    run(longer, logdir={whole!r}, **saved)
     try:
         run(make_tiny("dqn", iterations=4)[0], num_seeds=1, shard="networks", **common)
     except ValueError as error:
@@ -93,7 +100,9 @@ def _env():
 
 def test_two_devices_sharded_sweep_and_data_parallel_run(tmp_path):
     script = tmp_path / "two_devices.py"
-    script.write_text(TWO_DEVICES.format(tests=str(ROOT / "tests"), cache=jax.config.jax_compilation_cache_dir))
+    stopped, whole = tmp_path / "stopped", tmp_path / "whole"
+    script.write_text(TWO_DEVICES.format(tests=str(ROOT / "tests"), cache=jax.config.jax_compilation_cache_dir,
+                                         stopped=str(stopped), whole=str(whole)))
     env = {**_env(), "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=600)
@@ -117,6 +126,20 @@ def test_two_devices_sharded_sweep_and_data_parallel_run(tmp_path):
     assert "separate networks" in out["networks_error"] and "dqn" in out["networks_error"]
     assert out["swap_native"] and out["swap_exact"] == [True, True]
     assert out["swap_fallback"] == [False, True]
+
+    # `jaxrl train --resume` in a fresh process, without layout flags, sets up the recorded
+    # layout (two CPU devices, networks) and ends where the uninterrupted run ended.
+    resumed = subprocess.run([sys.executable, "-m", "jaxrl.cli", "train", "--resume", str(stopped), "--no-progress"],
+                             capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "on 2 devices (networks sharded)" in resumed.stdout
+    last = [list(csv.DictReader(open(d / "metrics.csv")))[-1] for d in (stopped, whole)]
+    assert last[0]["iteration"] == last[1]["iteration"] == "8"
+    assert {k: v for k, v in last[0].items() if k != "wall_seconds"} == \
+        {k: v for k, v in last[1].items() if k != "wall_seconds"}
+    refused = subprocess.run([sys.executable, "-m", "jaxrl.cli", "train", "--resume", str(stopped), "--shard", "seeds"],
+                             capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=300)
+    assert refused.returncode == 2 and "trained with --shard networks" in refused.stderr
 
 
 def _free_port():
