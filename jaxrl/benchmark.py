@@ -236,8 +236,8 @@ def time_ours_on_layout(total_steps: int, seeds: list[int], devices: int = 1,
     each executing its own slice of the seeds single-threaded (XLA's intra-op thread pool
     costs more than it gains on these small kernels), and `threads` XLA worker threads
     (None: XLA's default, one per core); with `split`, every seed on two devices, one
-    learning its actor and the other its critic (`devices` must be 2)."""
-    out = subprocess.run([sys.executable, "-c", _cpu_layout_code(devices, threads)
+    learning its actor and the other its critic."""
+    out = subprocess.run([sys.executable, "-c", _cpu_layout_code(2 if split else devices, threads)
                           + f"from jaxrl.benchmark import _layout_worker; "
                             f"_layout_worker({total_steps}, {list(seeds)}, {split})"],
                          capture_output=True, text=True)
@@ -1230,7 +1230,7 @@ def main(argv=None) -> int:
             print("jaxrl cold start and warm, 1 seed, actor and critic on 2 forced CPU devices ...",
                   file=sys.stderr)
             results["ours_split_cold"] = time_ours_cold(args.total_steps, split=True)
-            results["ours_split_seed"] = time_ours_on_layout(args.total_steps, [1], 2, split=True)[0]
+            results["ours_split_seed"] = time_ours_on_layout(args.total_steps, [1], split=True)[0]
         results["seeds"] = []
         for n in seeds:
             print(f"jaxrl warm, {n} seed(s) ...", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Several devices and processes: a sweep laid over 2 (forced) CPU devices equals the
 one-device sweep; a data-parallel run (envs split over 2 devices, gradients averaged) and a
-run with the actor and critic learning on two devices match their one-device twins; two jax.distributed processes on localhost run one sharded sweep whose
-results equal the single-process sweep."""
+run with the actor and critic learning on two devices match their one-device twins; two
+jax.distributed processes on localhost run one sharded sweep whose results equal the
+single-process sweep."""
 
 import csv
 import json

@@ -268,26 +268,25 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         other part: the arithmetic of `loss_fn`'s gradient, in about half the time per
         device (compiled apart, the parts may round differently in the last bits)."""
         mask = batch.get("action_mask")
+        # Both branches return every stat of `loss_fn`, the other part's as zeros.
+        stat_names = jax.eval_shape(lambda p: loss_fn(p, hp, kl_coef, batch)[1], params)
+
+        def part_gradient(objective):
+            def branch(params):
+                grads, stats = jax.grad(objective, has_aux=True)(params)
+                return grads, {name: stats.get(name, jnp.zeros(())) for name in stat_names}
+            return branch
 
         def actor(params):
-            def objective(params):
-                dist = network.apply(params, batch["obs"], mask, method=ActorCritic.policy)
-                return policy_objective(dist, hp, kl_coef, batch)
-
-            grads, stats = jax.grad(objective, has_aux=True)(params)
-            return grads, {**stats, "value_loss": jnp.zeros(())}
+            dist = network.apply(params, batch["obs"], mask, method=ActorCritic.policy)
+            return policy_objective(dist, hp, kl_coef, batch)
 
         def critic(params):
-            def objective(params):
-                return value_objective(network.apply(params, batch["obs"], method=ActorCritic.value),
-                                       hp, batch)
+            value = network.apply(params, batch["obs"], method=ActorCritic.value)
+            return value_objective(value, hp, batch)
 
-            grads, stats = jax.grad(objective, has_aux=True)(params)
-            zeros = {name: jnp.zeros(()) for name in ("policy_loss", "entropy", "approx_kl",
-                                                      "clip_fraction")}
-            return grads, {**zeros, **stats}
-
-        part = jax.lax.cond(jax.lax.axis_index(axis_name) == 0, actor, critic, params)
+        part = jax.lax.cond(jax.lax.axis_index(axis_name) == 0, part_gradient(actor),
+                            part_gradient(critic), params)
         flat, unravel = jax.flatten_util.ravel_pytree(part)
         return unravel(flat + native.swap(flat, axis_name))
 
