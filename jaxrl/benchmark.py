@@ -8,13 +8,17 @@ Sections (`--only NAME` runs one and keeps the others' figures from the JSON fil
   CartPole-v1 for our DQN, Rainbow, PQN and PPO presets; -200 on Pendulum-v1 for SAC) against
   the peers' DQN/SAC with RL Zoo's hyperparameters; DQN and SAC throughput with identical
   hyperparameters;
+- `cases`: PPO on Breakout-MinAtar and brax/hopper and SAC on brax/hopper, our presets at a
+  fixed budget beside the SB3-API peers given the same hyperparameters on our environments
+  (jaxrl/peers/sb3_cases.py);
 - `limits`: the machine's matmul throughput and memory bandwidth, and the fraction of them
   the PPO and DQN updates reach;
 - `scaling`: env steps per second against the number of vectorised envs (1 to 4096) for
   CartPole-v1, Breakout-MinAtar and brax/halfcheetah.
 
-`--quick` shrinks every section (100k PPO steps, seeds 1 and 4, one seed per threshold case,
-identical-hyperparameter runs at a fifth of their steps, 1, 16 and 256 envs) for a smoke run.
+`--quick` shrinks the sections (100k PPO steps, seeds 1 and 4, one seed per threshold case,
+identical-hyperparameter runs at a fifth of their steps, 1, 16 and 256 envs) for a smoke run,
+and leaves `cases` out (its Brax programs take minutes to compile on each side).
 
 Reference config: 4 envs x 128 steps, 500k env steps, 4 epochs x 4 minibatches, 64-64 tanh,
 lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), entropy 0.01.
@@ -410,13 +414,15 @@ def time_peer_zoo(peer: str, python: Path, algo: str, env_id: str, threshold: fl
     return _run_peer(peer, python, PEERS[peer].zoo_script, args)
 
 
-def ensure_peer_venv(peer: str, path: Path) -> Path:
-    """The interpreter of a virtual environment with `peer`'s pinned requirements (created if missing)."""
+def ensure_peer_venv(peer: str, path: Path, requirements: list[str] | None = None) -> Path:
+    """The interpreter of a virtual environment with `peer`'s pinned requirements (or
+    `requirements`), created if missing."""
     python = path / "bin" / "python"
     if not python.exists():
         print(f"creating {path} for {PEERS[peer].label} ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEERS[peer].requirements], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *(requirements or PEERS[peer].requirements)],
+                       check=True)
     return python
 
 
@@ -521,6 +527,101 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=THRESHOLD_SEEDS, identic
                                        10 * peer_steps, 0, identical=True)
         out["identical"][algo] = pair
     return out
+
+
+# The cases timed at one fixed budget on both sides with the same hyperparameters: one of
+# our presets, and its SB3 arguments derived from it (`peer_case`). (algo, preset, env steps.)
+CASES = [
+    ("ppo", "Breakout-MinAtar", 250_000),
+    ("ppo", "brax/hopper", 200_000),
+    ("sac", "brax/hopper", 20_000),
+]
+# What an SB3-API peer needs to step our environments (jaxrl/peers/sb3_cases.py imports our
+# `envs` package): constraints.txt's pins. gymnax 1.0.1 does not install beside gymnasium
+# 1.4.0, so these venvs are apart from the peers' own (VENV + "-envs").
+ENV_REQUIREMENTS = ["gymnasium==1.3.0", "jax==0.10.2", "jaxlib==0.10.2", "gymnax==1.0.1", "brax==0.14.2",
+                    "mujoco==4.0.0", "mujoco-mjx==3.17.0", "flax==0.12.8", "optax==0.2.8",
+                    "six==1.17.0"]  # gymnax imports six without declaring it
+
+
+def env_venv(venv: Path) -> Path:
+    """The virtual environment, beside a peer's `venv`, in which it steps our environments."""
+    return venv.with_name(venv.name + "-envs")
+
+
+def env_requirements(peer: str) -> list[str]:
+    """A peer's pins with ENV_REQUIREMENTS' in place of its own gymnasium."""
+    return [r for r in PEERS[peer].requirements if not r.startswith("gymnasium==")] + ENV_REQUIREMENTS
+
+
+def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
+    """What jaxrl/peers/sb3_cases.py needs to train SB3's `algo_name` as our preset trains:
+    the env, its number of copies and SB3's keyword arguments derived from the preset's config
+    at `total_steps` (JSON-ready). A config SB3 cannot express raises ValueError."""
+    from jaxrl import presets
+
+    preset = presets.get(algo_name, preset_name)
+    c = preset.config(total_steps=total_steps)
+    case = {"algo": algo_name, "env": preset.env, "env_kwargs": dict(preset.env_kwargs),
+            "num_envs": c.num_envs, "total_steps": total_steps, "activation": c.activation,
+            "envs_path": str(Path(__file__).resolve().parent.parent)}
+    sizes = list(c.hidden_sizes)
+    if algo_name == "ppo":
+        image = c.network == "cnn" or (c.network == "auto" and preset.env.endswith("-MinAtar"))
+        if c.objective != "clip" or c.recurrent or c.shared_torso or image:
+            raise ValueError(f"ppo preset {preset_name!r}: SB3's PPO has no counterpart for its network or "
+                             "objective (a CNN, shared torso, GRU or KL penalty); pick an MLP preset")
+        case["kwargs"] = dict(
+            n_steps=c.num_steps, batch_size=c.num_envs * c.num_steps // c.num_minibatches,
+            n_epochs=c.update_epochs, learning_rate=c.learning_rate, gamma=c.gamma,
+            gae_lambda=c.gae_lambda, clip_range=c.clip_eps,
+            clip_range_vf=c.clip_eps if c.clip_value_loss else None, ent_coef=c.ent_coef,
+            vf_coef=c.vf_coef, max_grad_norm=c.max_grad_norm, normalize_advantage=c.normalize_advantages)
+        case["policy_kwargs"] = dict(net_arch=dict(pi=sizes, vf=sizes), log_std_init=c.init_log_std)
+        case["anneal_lr"] = c.anneal_lr
+        if c.normalize_observations or c.scale_rewards:
+            case["normalize"] = {"obs": c.normalize_observations, "reward": c.scale_rewards}
+    elif algo_name == "sac":
+        if not c.actor_lr == c.critic_lr == c.alpha_lr:
+            raise ValueError(f"sac preset {preset_name!r}: SB3's SAC has one learning rate for actor, critics "
+                             f"and temperature, the preset {c.actor_lr}, {c.critic_lr}, {c.alpha_lr}")
+        case["kwargs"] = dict(
+            buffer_size=c.buffer_size, batch_size=c.batch_size, learning_starts=c.learning_starts,
+            train_freq=c.num_steps, gradient_steps=c.gradient_steps, learning_rate=c.actor_lr,
+            gamma=c.gamma, tau=c.tau,
+            ent_coef=("auto" if c.init_alpha == 1.0 else f"auto_{c.init_alpha}") if c.autotune_alpha
+            else c.init_alpha)
+        case["policy_kwargs"] = dict(net_arch=sizes, n_critics=c.num_critics)
+        case["target_entropy_per_dim"] = c.target_entropy_per_dim
+    else:
+        raise ValueError(f"no SB3 case for {algo_name!r}: ppo or sac")
+    return case
+
+
+def run_cases(peer_pythons: dict[str, Path], cases=CASES) -> list[dict]:
+    """Each case at its budget, one seed (0) each side, the same hyperparameters: ours cold
+    (a fresh process, compilation cache off, XLA's default threads, through one final
+    deterministic evaluation of 10 episodes) and warm (compiled first, in this process); each
+    SB3-API peer (name -> the interpreter of its `-envs` venv) cold and `model.learn`."""
+    rows = []
+    for algo, preset, steps in cases:
+        print(f"jaxrl {algo} {preset}, {steps:,} env steps, cold ...", file=sys.stderr)
+        cold = time_to_threshold_subprocess(False, threads=None, algo_name=algo, preset_name=preset,
+                                            threshold=math.inf, eval_every=steps,
+                                            overrides={"total_steps": steps})
+        print(f"jaxrl {algo} {preset}, warm ...", file=sys.stderr)
+        warm = throughput_ours(algo, preset, {}, steps)
+        row = {"algo": algo, "preset": preset, "env": cold["env"], "total_steps": steps,
+               "ours": {**warm, "cold_seconds": cold["process_seconds"], "return": cold["final_return"],
+                        "cold_env_steps": cold["evaluations"][-1][0]}}
+        case = peer_case(algo, preset, steps)
+        for peer, python in peer_pythons.items():
+            print(f"{PEERS[peer].short} {algo} {preset}, same hyperparameters ...", file=sys.stderr)
+            t = time.perf_counter()
+            row[peer] = {**_run_peer(peer, python, "sb3_cases.py", [json.dumps(case), 0]),
+                         "process_seconds": time.perf_counter() - t}
+        rows.append(row)
+    return rows
 
 
 def _preset_env(algo_name: str, preset_name: str) -> str:
@@ -649,6 +750,42 @@ def _threshold_markdown(t: dict) -> list[str]:
                 lines.append(f"| {_peer_name(peer, r)} {algo.upper()} | "
                              f"{r['env_steps']:,} | {r['learn_seconds']:.1f} | {r['steps_per_second']:,.0f} | 1.0x |")
     return lines + _notes_markdown(peer_runs) + [""]
+
+
+def _cases_markdown(rows: list[dict]) -> list[str]:
+    lines = [
+        "## Same hyperparameters on MinAtar and Brax: PPO and SAC against SB3",
+        "",
+        "One of our presets at a fixed budget, one seed (0) each side, and SB3 (and sbx) given the",
+        "same hyperparameters, derived from the preset's config (`jaxrl.benchmark.peer_case`: envs,",
+        "rollout and minibatch sizes, epochs, learning rate and its annealing, clipping, networks,",
+        "observation and reward normalisation through SB3's `VecNormalize`; for SAC the buffer,",
+        "batch, warm-up, gradient steps per env step and temperature). The peers step our own",
+        "environments (the same dynamics, auto-reset and time limits), all envs in one compiled",
+        "call per step behind SB3's `VecEnv` interface (jaxrl/peers/sb3_cases.py), compiled before",
+        "`model.learn`. Cold: process start to result, compilation (ours with the cache off; theirs",
+        "the env's) and a final deterministic evaluation of 10 episodes included; warm: training",
+        "only (ours compiled first; theirs `model.learn`). Return: that evaluation. XLA's default",
+        "threads and torch's default threads, one process at a time.",
+        "",
+    ]
+    for row in rows:
+        ours = row["ours"]
+        peers = {peer: row[peer] for peer in PEERS if row.get(peer)}
+        lines += [f"### {row['algo'].upper()} {row['env']} (preset `{row['preset']}`), "
+                  f"{row['total_steps']:,} env steps", "",
+                  "| | cold | compile | warm (training only) | env steps/s (warm) | return |",
+                  "|---|---|---|---|---|---|",
+                  f"| jaxrl | {ours['cold_seconds']:.1f} s | {ours['compile_seconds']:.1f} s | "
+                  f"{ours['seconds']:.1f} s | {ours['steps_per_second']:,.0f} | {ours['return']:.1f} |"]
+        for peer, r in peers.items():
+            lines.append(f"| {_peer_name(peer, r)} | {r['process_seconds']:.1f} s | "
+                         f"{r['env_compile_seconds']:.1f} s (the env) | {r['learn_seconds']:.1f} s | "
+                         f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |")
+        ratios = [f"{PEERS[peer].short}: warm **{r['learn_seconds'] / ours['seconds']:.1f}x**, "
+                  f"cold **{r['process_seconds'] / ours['cold_seconds']:.1f}x**" for peer, r in peers.items()]
+        lines += ["", "Ours faster: " + "; ".join(ratios) + ".", ""] if ratios else [""]
+    return lines + _notes_markdown([r for row in rows for peer in PEERS if (r := row.get(peer))]) + [""]
 
 
 SCALING_ENVS = [("CartPole-v1", {}), ("Breakout-MinAtar", {}), ("brax/halfcheetah", {"backend": "positional"})]
@@ -1095,7 +1232,8 @@ def _ppo_markdown(results: dict) -> list[str]:
 
 
 # Each timed section and the key its figures are stored under in the JSON file.
-SECTION_KEYS = {"ppo": "ours_cold", "thresholds": "thresholds", "limits": "limits", "scaling": "scaling"}
+SECTION_KEYS = {"ppo": "ours_cold", "thresholds": "thresholds", "cases": "cases", "limits": "limits",
+                "scaling": "scaling"}
 
 
 def machine_name(m: dict) -> str:
@@ -1145,6 +1283,8 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
         lines += measured_on("ppo", _ppo_markdown(results))
     if "thresholds" in results:
         lines += measured_on("thresholds", _threshold_markdown(results["thresholds"]))
+    if "cases" in results:
+        lines += measured_on("cases", _cases_markdown(results["cases"]))
     if "limits" in results:
         lines += measured_on("limits", _limits_markdown(results["limits"]))
     if "scaling" in results:
@@ -1172,11 +1312,13 @@ def main(argv=None) -> int:
     parser.add_argument("--purejaxrl-src", type=Path, default=None, metavar="CHECKOUT",
                         help="a clone of https://github.com/luchris429/purejaxrl, for --peers purejaxrl "
                              "(PureJaxRL is a repository of scripts, not a package)")
-    parser.add_argument("--only", choices=["ppo", "thresholds", "limits", "scaling", "results"], default=None,
+    parser.add_argument("--only", choices=["ppo", "thresholds", "cases", "limits", "scaling", "results"],
+                        default=None,
                         help="run one section and keep the other sections' figures from the JSON file; "
                              "'results' only re-renders the learning results from docs/presets.json")
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run of every section: 100k PPO steps, seeds 1,4, one seed per threshold case")
+                        help="a smoke run: 100k PPO steps, seeds 1,4, one seed per threshold case, fewer env "
+                             "counts; without the MinAtar/Brax cases, whose compiles alone take minutes")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     args = parser.parse_args(argv)
     if args.quick:
@@ -1204,7 +1346,7 @@ def main(argv=None) -> int:
         results = json.loads(json_path.read_text())
     # `--only results` times nothing: that section is rendered from docs/presets.json.
     sections = ([] if args.only == "results" else [args.only]) if args.only \
-        else ["ppo", "thresholds", "limits", "scaling"]
+        else ["ppo", "thresholds"] + ([] if args.quick else ["cases"]) + ["limits", "scaling"]
     previous = [c for c in results.get("commands", [results.get("command")]) if c]
     if sections:
         results["commands"] = [c for c in previous if args.only and f"--only {args.only}" not in c] + [command]
@@ -1248,6 +1390,11 @@ def main(argv=None) -> int:
     if "thresholds" in sections:
         results["thresholds"] = run_thresholds(peer_pythons, seeds=(0,) if args.quick else THRESHOLD_SEEDS,
                                                identical_scale=0.2 if args.quick else 1.0)
+    if "cases" in sections:
+        # The SB3-API peers step our environments in venvs of their own (`env_venv`).
+        case_pythons = {peer: ensure_peer_venv(peer, env_venv(getattr(args, f"{peer}_venv")), env_requirements(peer))
+                        for peer in PEERS if peer in peers and PEERS[peer].sb3_api}
+        results["cases"] = run_cases(case_pythons)
     if "limits" in sections:
         print("matmul peak, bandwidth and the updates' GFLOP/s ...", file=sys.stderr)
         results["limits"] = run_limits(results.get("seeds"), results.get("seeds_devices"))

@@ -381,3 +381,64 @@ def test_threshold_runs_go_seed_by_seed_through_every_preset(monkeypatch):
     cases = [(algo, preset) for algo, preset, *_ in benchmark.THRESHOLD_CASES]
     assert calls == [(seed, *case) for seed in (0, 1) for case in cases]
     assert "our runs seed by seed" in "\n".join(benchmark._threshold_markdown(out))
+
+
+def test_peer_cases_give_sb3_the_presets_hyperparameters():
+    """The SB3 side of the MinAtar/Brax cases is derived from our presets' configs, so the
+    two sides cannot drift apart; each case goes to the peer script as one JSON argument."""
+    import json
+
+    from jaxrl import presets
+
+    for algo, preset, steps in benchmark.CASES:
+        json.dumps(benchmark.peer_case(algo, preset, steps))
+    ppo = benchmark.peer_case("ppo", "brax/hopper", 200_000)
+    c = presets.get("ppo", "brax/hopper").config(total_steps=200_000)
+    assert (ppo["num_envs"], ppo["kwargs"]["n_steps"], ppo["kwargs"]["n_epochs"]) == (
+        c.num_envs, c.num_steps, c.update_epochs)
+    assert ppo["kwargs"]["batch_size"] * c.num_minibatches == c.num_envs * c.num_steps
+    assert ppo["kwargs"]["clip_range_vf"] == c.clip_eps and ppo["anneal_lr"] == c.anneal_lr
+    assert ppo["normalize"] == {"obs": True, "reward": True} and ppo["activation"] == c.activation
+    assert ppo["policy_kwargs"]["net_arch"] == {"pi": list(c.hidden_sizes), "vf": list(c.hidden_sizes)}
+    sac = benchmark.peer_case("sac", "brax/hopper", 20_000)
+    c = presets.get("sac", "brax/hopper").config(total_steps=20_000)
+    assert (sac["num_envs"], sac["kwargs"]["train_freq"], sac["kwargs"]["gradient_steps"]) == (
+        c.num_envs, c.num_steps, c.gradient_steps)
+    assert sac["kwargs"]["learning_starts"] == c.learning_starts and sac["kwargs"]["ent_coef"] == "auto"
+    assert sac["policy_kwargs"] == {"net_arch": list(c.hidden_sizes), "n_critics": c.num_critics}
+
+
+def test_peer_case_refuses_what_sb3_cannot_express(monkeypatch):
+    import dataclasses
+
+    from jaxrl import presets
+
+    with pytest.raises(ValueError, match="no SB3 case for 'dqn'"):
+        benchmark.peer_case("dqn", "CartPole-v1", 50_000)
+    get = presets.get
+    monkeypatch.setattr(presets, "get", lambda algo, name: dataclasses.replace(
+        get(algo, name), overrides={**get(algo, name).overrides, "network": "cnn"}))
+    with pytest.raises(ValueError, match="Breakout-MinAtar.*pick an MLP preset"):
+        benchmark.peer_case("ppo", "Breakout-MinAtar", 250_000)
+
+
+def test_peers_step_our_envs_in_venvs_of_their_own():
+    """gymnax 1.0.1 does not install beside the gymnasium the SB3 venvs pin."""
+    sbx = benchmark.env_requirements("sbx")
+    assert "sbx-rl==0.28.0" in sbx and "gymnasium==1.3.0" in sbx and "gymnasium==1.4.0" not in sbx
+    assert all("==" in r for r in sbx)
+    venv = benchmark.PEERS["sb3"].venv
+    assert benchmark.env_venv(venv) != venv and benchmark.env_venv(venv).parent == venv.parent
+
+
+def test_cases_report_gives_both_sides_and_the_ratios():
+    peer = {"library": "stable-baselines3", "versions": {"stable_baselines3": "2.9.2"}, "process_seconds": 80.0,
+            "env_compile_seconds": 5.0, "learn_seconds": 60.0, "steps_per_second": 4_000.0, "mean_return": 9.5}
+    rows = [{"algo": "ppo", "preset": "Breakout-MinAtar", "env": "Breakout-MinAtar", "total_steps": 250_000,
+             "ours": {"cold_seconds": 40.0, "compile_seconds": 4.0, "seconds": 6.0, "steps_per_second": 41_000.0,
+                      "return": 10.5}, "sb3": peer}]
+    text = "\n".join(benchmark._cases_markdown(rows))
+    assert "### PPO Breakout-MinAtar (preset `Breakout-MinAtar`), 250,000 env steps" in text
+    assert "| jaxrl | 40.0 s | 4.0 s | 6.0 s | 41,000 | 10.5 |" in text
+    assert "| Stable-Baselines3 2.9.2 | 80.0 s | 5.0 s (the env) | 60.0 s | 4,000 | 9.5 |" in text
+    assert "SB3: warm **10.0x**, cold **2.0x**" in text

@@ -29,7 +29,8 @@ SBX_DIFFERENCES = {
         "(SB3: one optimizer and one clip over both networks)",
         "init: ortho_init=True gives only the action head SB3's orthogonal init (gain 0.01); hidden layers and "
         "the value head keep flax's default (lecun normal), where SB3 uses orthogonal gains sqrt(2) and 1",
-        "activation_fn flax.linen.tanh for SB3's torch.nn.Tanh (the same function)",
+        "activation_fn: flax.linen's function for SB3's torch.nn module of the same name (tanh for Tanh, "
+        "relu for ReLU: the same functions)",
     ],
     "dqn": [SBX_TIMING, "no gradient-norm clipping: sbx DQN has no max_grad_norm (SB3 clips at 10, its default)",
             FLAX_INIT],
