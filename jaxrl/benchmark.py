@@ -785,6 +785,8 @@ def _cases_markdown(rows: list[dict]) -> list[str]:
         ratios = [f"{PEERS[peer].short}: warm **{r['learn_seconds'] / ours['seconds']:.1f}x**, "
                   f"cold **{r['process_seconds'] / ours['cold_seconds']:.1f}x**" for peer, r in peers.items()]
         lines += ["", "Ours faster: " + "; ".join(ratios) + ".", ""] if ratios else [""]
+    lines += ["Why these ratios are far below CartPole's: the large products set the pace on both sides",
+              "(optimisation.md, \"Where PPO and SAC stand against SB3 when the networks are large\")."]
     return lines + _notes_markdown([r for row in rows for peer in PEERS if (r := row.get(peer))]) + [""]
 
 
