@@ -562,8 +562,11 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
 
     preset = presets.get(algo_name, preset_name)
     c = preset.config(total_steps=total_steps)
+    # The env steps our side trains: whole iterations (SB3 would round up to its next rollout).
+    steps_per_iteration = c.num_envs * c.num_steps
     case = {"algo": algo_name, "env": preset.env, "env_kwargs": dict(preset.env_kwargs),
-            "num_envs": c.num_envs, "total_steps": total_steps, "activation": c.activation,
+            "num_envs": c.num_envs, "total_steps": total_steps // steps_per_iteration * steps_per_iteration,
+            "activation": c.activation,
             "envs_path": str(Path(__file__).resolve().parent.parent)}
     sizes = list(c.hidden_sizes)
     if algo_name == "ppo":
@@ -612,6 +615,7 @@ def run_cases(peer_pythons: dict[str, Path], cases=CASES) -> list[dict]:
         print(f"jaxrl {algo} {preset}, warm ...", file=sys.stderr)
         warm = throughput_ours(algo, preset, {}, steps)
         row = {"algo": algo, "preset": preset, "env": cold["env"], "total_steps": steps,
+               "flops": case_flops(algo, preset, steps),
                "ours": {**warm, "cold_seconds": cold["process_seconds"], "return": cold["final_return"],
                         "cold_env_steps": cold["evaluations"][-1][0]}}
         case = peer_case(algo, preset, steps)
@@ -752,7 +756,7 @@ def _threshold_markdown(t: dict) -> list[str]:
     return lines + _notes_markdown(peer_runs) + [""]
 
 
-def _cases_markdown(rows: list[dict]) -> list[str]:
+def _cases_markdown(rows: list[dict], peak_gflops: float | None = None) -> list[str]:
     lines = [
         "## Same hyperparameters on MinAtar and Brax: PPO and SAC against SB3",
         "",
@@ -769,19 +773,34 @@ def _cases_markdown(rows: list[dict]) -> list[str]:
         "threads and torch's default threads, one process at a time.",
         "",
     ]
+    if rows and "flops" in rows[0]:
+        lines += ["GFLOP/s: the training's FLOPs counted from the networks (`jaxrl.benchmark.case_flops`,",
+                  "as the limits section counts them; the env's own arithmetic left out) over its warm seconds"
+                  + (f", and their share of the {peak_gflops:.0f} GFLOP/s matmul peak measured there." if peak_gflops
+                     else "."), ""]
+
+    def rate(seconds: float) -> str:
+        if "flops" not in row:
+            return ""
+        gflops = row["flops"] / seconds / 1e9
+        return f" {gflops:.0f}" + (f" ({gflops / peak_gflops:.0%})" if peak_gflops else "") + " |"
+
     for row in rows:
         ours = row["ours"]
         peers = {peer: row[peer] for peer in PEERS if row.get(peer)}
+        flops_column = "flops" in row
         lines += [f"### {row['algo'].upper()} {row['env']} (preset `{row['preset']}`), "
                   f"{row['total_steps']:,} env steps", "",
-                  "| | cold | compile | warm (training only) | env steps/s (warm) | return |",
-                  "|---|---|---|---|---|---|",
+                  "| | cold | compile | warm (training only) | env steps/s (warm) | return |"
+                  + (" GFLOP/s (warm) |" if flops_column else ""),
+                  "|---|---|---|---|---|---|" + ("---|" if flops_column else ""),
                   f"| jaxrl | {ours['cold_seconds']:.1f} s | {ours['compile_seconds']:.1f} s | "
-                  f"{ours['seconds']:.1f} s | {ours['steps_per_second']:,.0f} | {ours['return']:.1f} |"]
+                  f"{ours['seconds']:.1f} s | {ours['steps_per_second']:,.0f} | {ours['return']:.1f} |"
+                  + rate(ours["seconds"])]
         for peer, r in peers.items():
             lines.append(f"| {_peer_name(peer, r)} | {r['process_seconds']:.1f} s | "
                          f"{r['env_compile_seconds']:.1f} s (the env) | {r['learn_seconds']:.1f} s | "
-                         f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |")
+                         f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |" + rate(r["learn_seconds"]))
         ratios = [f"{PEERS[peer].short}: warm **{r['learn_seconds'] / ours['seconds']:.1f}x**, "
                   f"cold **{r['process_seconds'] / ours['cold_seconds']:.1f}x**" for peer, r in peers.items()]
         lines += ["", "Ours faster: " + "; ".join(ratios) + ".", ""] if ratios else [""]
@@ -927,6 +946,36 @@ def update_flops() -> dict:
     q_forward = mlp_macs((4, 64, 64, 2))
     dqn_per_iteration = 2 * q_forward * (16 + 2 * 128 * (3 + 1 + 1))
     return {"ppo_reference": ppo, "dqn_preset": dqn_per_iteration / 16}
+
+
+def case_flops(algo_name: str, preset_name: str, total_steps: int) -> float:
+    """FLOPs of one seed's training in a `CASES` entry, counted from the networks as
+    `update_flops` counts them. PPO: a rollout forward per env step, then `update_epochs` of
+    forward+backward through actor and critic. SAC, per replayed sample of a gradient step:
+    the actor's next action and the target critics (forwards), the critics' forward+backward,
+    the actor's forward+backward and the critics' forward and input gradient under it (~2
+    forwards); plus the actor's forward for every env step acted on."""
+    import numpy as np
+
+    import envs
+
+    agent, _ = _preset_agent(algo_name, preset_name, {"total_steps": total_steps})
+    c, steps_per_iteration = agent.config, agent.steps_per_iteration
+    iterations = total_steps // steps_per_iteration
+    obs = int(np.prod(agent.env.observation_space(agent.env_params).shape))
+    space = agent.env.action_space(agent.env_params)
+    actions = space.n if isinstance(space, envs.Discrete) else int(np.prod(space.shape))
+    hidden = tuple(c.hidden_sizes)
+    if algo_name == "ppo":
+        forward = mlp_macs((obs, *hidden, actions)) + mlp_macs((obs, *hidden, 1))
+        return 2.0 * forward * (1 + 3 * c.update_epochs) * iterations * steps_per_iteration
+    actor = mlp_macs((obs, *hidden, 2 * actions))  # mean and log std
+    critics = c.num_critics * mlp_macs((obs + actions, *hidden, 1))
+    learning = sum(1 for k in range(1, iterations + 1)
+                   if k * steps_per_iteration >= max(c.learning_starts, c.batch_size))
+    per_sample = 4 * actor + 6 * critics
+    return 2.0 * (per_sample * c.batch_size * c.gradient_steps * learning
+                  + actor * iterations * steps_per_iteration)
 
 
 def run_limits(ppo_seeds: list[dict] | None, ppo_seeds_devices: list[dict] | None = None) -> dict:
@@ -1286,7 +1335,7 @@ def write_markdown(path: Path, results: dict, command: str) -> None:
     if "thresholds" in results:
         lines += measured_on("thresholds", _threshold_markdown(results["thresholds"]))
     if "cases" in results:
-        lines += measured_on("cases", _cases_markdown(results["cases"]))
+        lines += measured_on("cases", _cases_markdown(results["cases"], results.get("limits", {}).get("peak_gflops")))
     if "limits" in results:
         lines += measured_on("limits", _limits_markdown(results["limits"]))
     if "scaling" in results:

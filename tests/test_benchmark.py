@@ -397,6 +397,7 @@ def test_peer_cases_give_sb3_the_presets_hyperparameters():
     assert (ppo["num_envs"], ppo["kwargs"]["n_steps"], ppo["kwargs"]["n_epochs"]) == (
         c.num_envs, c.num_steps, c.update_epochs)
     assert ppo["kwargs"]["batch_size"] * c.num_minibatches == c.num_envs * c.num_steps
+    assert ppo["total_steps"] == 200_000 // (c.num_envs * c.num_steps) * c.num_envs * c.num_steps
     assert ppo["kwargs"]["clip_range_vf"] == c.clip_eps and ppo["anneal_lr"] == c.anneal_lr
     assert ppo["normalize"] == {"obs": True, "reward": True} and ppo["activation"] == c.activation
     assert ppo["policy_kwargs"]["net_arch"] == {"pi": list(c.hidden_sizes), "vf": list(c.hidden_sizes)}
@@ -442,3 +443,13 @@ def test_cases_report_gives_both_sides_and_the_ratios():
     assert "| jaxrl | 40.0 s | 4.0 s | 6.0 s | 41,000 | 10.5 |" in text
     assert "| Stable-Baselines3 2.9.2 | 80.0 s | 5.0 s (the env) | 60.0 s | 4,000 | 9.5 |" in text
     assert "SB3: warm **10.0x**, cold **2.0x**" in text
+    rows[0]["flops"] = 1.2e12
+    text = "\n".join(benchmark._cases_markdown(rows, peak_gflops=400.0))
+    assert "| 6.0 s | 41,000 | 10.5 | 200 (50%) |" in text and "| 4,000 | 9.5 | 20 (5%) |" in text
+
+
+def test_case_flops_count_the_networks_per_trained_env_step():
+    actor = 400 * 256 + 256 * 256 + 256 * 3  # Breakout-MinAtar: 10x10x4 inputs, 3 actions
+    critic = 400 * 256 + 256 * 256 + 256
+    env_steps = 250_000 // 8192 * 8192  # whole iterations of 64 envs x 128 steps
+    assert benchmark.case_flops("ppo", "Breakout-MinAtar", 250_000) == 2 * (actor + critic) * 13 * env_steps
