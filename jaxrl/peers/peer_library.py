@@ -7,7 +7,9 @@ before, count those imports).
 """
 
 import importlib
+import json
 import sys
+import time
 
 # `--library` value -> the module with the algorithm classes and the JSON's "library" field.
 MODULES = {"sb3": "stable_baselines3", "sbx": "sbx"}
@@ -90,3 +92,10 @@ def report(library: str, algo: str) -> dict:
     fields["versions"] = {"sbx": sbx.__version__, "jax": jax.__version__, "flax": flax.__version__,
                           **fields["versions"]}
     return {**fields, "jax_device": str(jax.devices()[0]), "notes": SBX_DIFFERENCES[algo]}
+
+
+def print_result(library: str, algo: str, process_start: float, /, **fields) -> None:
+    """The one JSON line a peer script ends with: the library's name, `fields`, the seconds
+    since `process_start` ("cold_seconds") and `report(library, algo)`."""
+    print(json.dumps({"library": NAMES[library], **fields,
+                      "cold_seconds": time.perf_counter() - process_start, **report(library, algo)}))

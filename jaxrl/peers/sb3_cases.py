@@ -23,7 +23,7 @@ import time
 process_start = time.perf_counter()
 
 import numpy as np  # noqa: E402
-from peer_library import NAMES, adapt, algorithm, report, split_argv  # noqa: E402
+from peer_library import adapt, algorithm, print_result, split_argv  # noqa: E402
 from stable_baselines3.common.evaluation import evaluate_policy  # noqa: E402
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize  # noqa: E402
 
@@ -158,19 +158,10 @@ def main():
         eval_env = VecNormalize(eval_env, training=False, norm_obs=normalize["obs"], norm_reward=False)
         eval_env.obs_rms = env.obs_rms
     mean_return, std_return = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True)
-    print(json.dumps({
-        "library": NAMES[library],
-        "algo": case["algo"],
-        "env": case["env"],
-        "env_steps": int(model.num_timesteps),
-        "learn_seconds": learn_seconds,
-        "steps_per_second": model.num_timesteps / learn_seconds,
-        "env_compile_seconds": compile_seconds,
-        "cold_seconds": time.perf_counter() - process_start,
-        "mean_return": float(mean_return),
-        "std_return": float(std_return),
-        **report(library, case["algo"]),
-    }))
+    print_result(library, case["algo"], process_start, algo=case["algo"], env=case["env"],
+                 env_steps=int(model.num_timesteps), learn_seconds=learn_seconds,
+                 steps_per_second=model.num_timesteps / learn_seconds, env_compile_seconds=compile_seconds,
+                 mean_return=float(mean_return), std_return=float(std_return))
 
 
 if __name__ == "__main__":

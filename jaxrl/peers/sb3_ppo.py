@@ -6,7 +6,6 @@ stable-baselines3 installed: `python sb3_ppo.py TOTAL_STEPS SEED`. With `--libra
 near as sbx has them (peer_library.py lists the differences, reported as "notes").
 """
 
-import json
 import sys
 import time
 
@@ -14,7 +13,7 @@ process_start = time.perf_counter()
 
 import gymnasium as gym  # noqa: E402
 import torch  # noqa: E402
-from peer_library import NAMES, adapt, algorithm, report, split_argv  # noqa: E402
+from peer_library import adapt, algorithm, print_result, split_argv  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.evaluation import evaluate_policy  # noqa: E402
 
@@ -37,15 +36,8 @@ def main():
     eval_env = gym.make("CartPole-v1")
     eval_env.reset(seed=seed + 1000)
     mean_return, std_return = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True)
-    print(json.dumps({
-        "library": NAMES[library],
-        "total_steps": total_steps,
-        "learn_seconds": learn_seconds,
-        "cold_seconds": time.perf_counter() - process_start,
-        "mean_return": float(mean_return),
-        "std_return": float(std_return),
-        **report(library, "ppo"),
-    }))
+    print_result(library, "ppo", process_start, total_steps=total_steps, learn_seconds=learn_seconds,
+                 mean_return=float(mean_return), std_return=float(std_return))
 
 
 if __name__ == "__main__":

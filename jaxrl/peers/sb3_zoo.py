@@ -13,14 +13,13 @@ lists the differences, reported as "notes"). Wall times are from process start (
 included).
 """
 
-import json
 import sys
 import time
 
 process_start = time.perf_counter()
 
 import gymnasium as gym  # noqa: E402
-from peer_library import NAMES, adapt, algorithm, report, split_argv  # noqa: E402
+from peer_library import adapt, algorithm, print_result, split_argv  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 from stable_baselines3.common.evaluation import evaluate_policy  # noqa: E402
 
@@ -96,15 +95,10 @@ def main():
     learn_start = time.perf_counter()
     model.learn(total_timesteps=max_steps, callback=callback)
     learn_seconds = time.perf_counter() - learn_start
-    print(json.dumps({
-        "library": NAMES[library], "algo": algo, "env": env_id,
-        "hyperparameters": "identical" if identical else "rl-zoo",
-        "threshold": threshold, "reached": callback.reached, "evaluations": callback.evaluations,
-        "env_steps": model.num_timesteps, "learn_seconds": learn_seconds,
-        "steps_per_second": model.num_timesteps / learn_seconds,
-        "cold_seconds": time.perf_counter() - process_start,
-        **report(library, algo),
-    }))
+    print_result(library, algo, process_start, algo=algo, env=env_id,
+                 hyperparameters="identical" if identical else "rl-zoo", threshold=threshold,
+                 reached=callback.reached, evaluations=callback.evaluations, env_steps=model.num_timesteps,
+                 learn_seconds=learn_seconds, steps_per_second=model.num_timesteps / learn_seconds)
 
 
 if __name__ == "__main__":
