@@ -1020,6 +1020,8 @@ def _limits_markdown(lim: dict) -> list[str]:
         f"forward+backward through 64-64 actor and critic), DQN preset {lim['flops_per_env_step']['dqn_preset']:,.0f}.",
         "The PPO rows take their env steps/s from the PPO section's warm runs above; the DQN row is",
         "timed here (the preset, 50k env steps, warm). Why the rest is out of reach: optimisation.md.",
+        "PPO's and SAC's larger networks (256-256 over minibatches of 512-1,024) are in the section",
+        "\"Same hyperparameters on MinAtar and Brax\", each with its share of this peak.",
         "",
         "| update | env steps/s (warm) | GFLOP/s | of square peak | of the 128x64x64 matmul rate |",
         "|---|---|---|---|---|",
