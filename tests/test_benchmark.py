@@ -453,3 +453,16 @@ def test_case_flops_count_the_networks_per_trained_env_step():
     critic = 400 * 256 + 256 * 256 + 256
     env_steps = 250_000 // 8192 * 8192  # whole iterations of 64 envs x 128 steps
     assert benchmark.case_flops("ppo", "Breakout-MinAtar", 250_000) == 2 * (actor + critic) * 13 * env_steps
+
+
+def test_env_requirements_pin_what_constraints_txt_pins():
+    """The peers step our envs with the versions CI tests them with."""
+    from pathlib import Path
+
+    root = Path(benchmark.__file__).resolve().parent.parent
+    pins = dict(line.split("==") for line in (root / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    pins = {name.lower(): version for name, version in pins.items()}
+    for requirement in benchmark.ENV_REQUIREMENTS:
+        name, version = requirement.split("==")
+        assert pins[name.lower()] == version, requirement

@@ -208,7 +208,7 @@ def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> 
         ready = buffers.can_sample(buffer, config.batch_size) & (env_steps >= config.learning_starts)
         # The gradient steps run under a cond, so the `learning_starts` warm-up costs env
         # steps only (with a brax preset's 5k warm-up steps and 8 gradient steps per 16 env
-        # steps, computing and discarding them took a quarter of a 20k-step run). Under
+        # steps, computing and discarding them took a fifth of a 20k-step run). Under
         # `vmap` over seeds the cond becomes a select and both branches run.
         sample_key, learn_key = jax.random.split(learn_key)
         batches = sample_batches(buffer, sample_key)
