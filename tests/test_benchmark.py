@@ -466,3 +466,21 @@ def test_env_requirements_pin_what_constraints_txt_pins():
     for requirement in benchmark.ENV_REQUIREMENTS:
         name, version = requirement.split("==")
         assert pins[name.lower()] == version, requirement
+
+
+def test_cases_section_times_the_sb3_api_peers_in_their_env_venvs(tmp_path, monkeypatch):
+    """`--only cases --peers sb3,sbx,rejax` hands run_cases SB3's and sbx's `-envs` venvs
+    (rejax has no SB3 API to give the same hyperparameters to)."""
+    venvs, seen = {}, {}
+    monkeypatch.setattr(benchmark, "ensure_peer_venv",
+                        lambda peer, path, requirements=None: venvs.setdefault(peer, (path, requirements))[0])
+    monkeypatch.setattr(benchmark, "run_cases", lambda peer_pythons: seen.update(peer_pythons) or [])
+    monkeypatch.setattr(benchmark, "write_markdown", lambda *a: None)
+    monkeypatch.setattr(benchmark, "machine", lambda: {})
+    (tmp_path / "benchmarks.md").write_text("")
+    out = str(tmp_path / "benchmarks.md")
+    assert benchmark.main(["--only", "cases", "--peers", "sb3,sbx,rejax", "--out", out]) == 0
+    assert set(seen) == set(venvs) == {"sb3", "sbx"}
+    for peer, (path, requirements) in venvs.items():
+        assert path == benchmark.env_venv(benchmark.PEERS[peer].venv)
+        assert requirements == benchmark.env_requirements(peer)
