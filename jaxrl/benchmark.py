@@ -779,16 +779,18 @@ def _cases_markdown(rows: list[dict], peak_gflops: float | None = None) -> list[
                   + (f", and their share of the {peak_gflops:.0f} GFLOP/s matmul peak measured there." if peak_gflops
                      else "."), ""]
 
-    def rate(seconds: float) -> str:
-        if "flops" not in row:
+    def rate(flops: float | None, seconds: float) -> str:
+        """The GFLOP/s cell (with the share of the peak), or nothing without a FLOP count."""
+        if flops is None:
             return ""
-        gflops = row["flops"] / seconds / 1e9
+        gflops = flops / seconds / 1e9
         return f" {gflops:.0f}" + (f" ({gflops / peak_gflops:.0%})" if peak_gflops else "") + " |"
 
     for row in rows:
         ours = row["ours"]
         peers = {peer: row[peer] for peer in PEERS if row.get(peer)}
-        flops_column = "flops" in row
+        flops = row.get("flops")
+        flops_column = flops is not None
         lines += [f"### {row['algo'].upper()} {row['env']} (preset `{row['preset']}`), "
                   f"{row['total_steps']:,} env steps", "",
                   "| | cold | compile | warm (training only) | env steps/s (warm) | return |"
@@ -796,11 +798,11 @@ def _cases_markdown(rows: list[dict], peak_gflops: float | None = None) -> list[
                   "|---|---|---|---|---|---|" + ("---|" if flops_column else ""),
                   f"| jaxrl | {ours['cold_seconds']:.1f} s | {ours['compile_seconds']:.1f} s | "
                   f"{ours['seconds']:.1f} s | {ours['steps_per_second']:,.0f} | {ours['return']:.1f} |"
-                  + rate(ours["seconds"])]
+                  + rate(flops, ours["seconds"])]
         for peer, r in peers.items():
             lines.append(f"| {_peer_name(peer, r)} | {r['process_seconds']:.1f} s | "
                          f"{r['env_compile_seconds']:.1f} s (the env) | {r['learn_seconds']:.1f} s | "
-                         f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |" + rate(r["learn_seconds"]))
+                         f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |" + rate(flops, r["learn_seconds"]))
         ratios = [f"{PEERS[peer].short}: warm **{r['learn_seconds'] / ours['seconds']:.1f}x**, "
                   f"cold **{r['process_seconds'] / ours['cold_seconds']:.1f}x**" for peer, r in peers.items()]
         lines += ["", "Ours faster: " + "; ".join(ratios) + ".", ""] if ratios else [""]
@@ -934,13 +936,17 @@ def mlp_macs(sizes) -> int:
     return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
+def ppo_flops_per_env_step(actor_sizes, critic_sizes, update_epochs: int) -> int:
+    """PPO's FLOPs per env step, counted from its MLPs: one rollout forward of actor and
+    critic, then `update_epochs` of forward+backward (3 forwards); 2 FLOPs per MAC."""
+    return 2 * (mlp_macs(actor_sizes) + mlp_macs(critic_sizes)) * (1 + 3 * update_epochs)
+
+
 def update_flops() -> dict:
     """FLOPs per env step of the benchmarked updates, counted from the networks (2 FLOPs
     per multiply-accumulate; a forward+backward pass costs 3 forwards). Elementwise ops,
     the env and the optimizer are left out: they are small next to the matmuls here."""
-    ppo_forward = mlp_macs((4, 64, 64, 2)) + mlp_macs((4, 64, 64, 1))  # actor + critic
-    # PPO: one forward per env step in the rollout, then 4 epochs of forward+backward.
-    ppo = 2 * ppo_forward * (1 + REFERENCE["update_epochs"] * 3)
+    ppo = ppo_flops_per_env_step((4, 64, 64, 2), (4, 64, 64, 1), REFERENCE["update_epochs"])
     # DQN preset: 16 envs, 2 gradient steps of batch 128 per 16 env steps (double DQN:
     # online forward+backward on obs, online and target forwards on next obs), plus acting.
     q_forward = mlp_macs((4, 64, 64, 2))
@@ -967,8 +973,8 @@ def case_flops(algo_name: str, preset_name: str, total_steps: int) -> float:
     actions = space.n if isinstance(space, envs.Discrete) else int(np.prod(space.shape))
     hidden = tuple(c.hidden_sizes)
     if algo_name == "ppo":
-        forward = mlp_macs((obs, *hidden, actions)) + mlp_macs((obs, *hidden, 1))
-        return 2.0 * forward * (1 + 3 * c.update_epochs) * iterations * steps_per_iteration
+        return (ppo_flops_per_env_step((obs, *hidden, actions), (obs, *hidden, 1), c.update_epochs)
+                * iterations * steps_per_iteration)
     actor = mlp_macs((obs, *hidden, 2 * actions))  # mean and log std
     critics = c.num_critics * mlp_macs((obs + actions, *hidden, 1))
     learning = sum(1 for k in range(1, iterations + 1)
