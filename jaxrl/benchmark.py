@@ -10,7 +10,7 @@ Sections (`--only NAME` runs one and keeps the others' figures from the JSON fil
   hyperparameters;
 - `cases`: PPO on Breakout-MinAtar and brax/hopper and SAC on brax/hopper, our presets at a
   fixed budget beside the SB3-API peers given the same hyperparameters on our environments
-  (jaxrl/peers/sb3_cases.py);
+  (jaxrl/peers/sb3_cases.py), three seeds a side;
 - `limits`: the machine's matmul throughput and memory bandwidth, and the fraction of them
   the PPO and DQN updates reach;
 - `scaling`: env steps per second against the number of vectorised envs (1 to 4096) for
@@ -337,24 +337,31 @@ def time_to_threshold(algo_name: str, preset_name: str, threshold: float, eval_e
             "final_return": float(np.asarray(evaluations[-1][1]))}
 
 
-def throughput_ours(algo_name: str, preset_name: str, overrides, total_steps: int) -> dict:
-    """Warm env steps per second of one seed of a preset with `overrides` (compiled first)."""
+def throughput_ours(algo_name: str, preset_name: str, overrides, total_steps: int,
+                    seeds=(0,)) -> dict:
+    """Warm env steps per second of a preset with `overrides`, compiled first, then trained
+    once per seed in `seeds`, one at a time: "seconds" is the median run's, "runs" each
+    seed's."""
+    import statistics
+
     import jax
 
     from jaxrl import train
 
     agent, _ = _preset_agent(algo_name, preset_name, {**overrides, "total_steps": total_steps})
     iterations = total_steps // agent.steps_per_iteration
-    key = jax.random.PRNGKey(0)
     t = time.perf_counter()
-    program = jax.jit(train(agent, iterations)).lower(key).compile()
+    program = jax.jit(train(agent, iterations)).lower(jax.random.PRNGKey(0)).compile()
     compile_seconds = time.perf_counter() - t
-    t = time.perf_counter()
-    jax.block_until_ready(program(key))
-    seconds = time.perf_counter() - t
+    runs = []
+    for seed in seeds:
+        t = time.perf_counter()
+        jax.block_until_ready(program(jax.random.PRNGKey(seed)))
+        runs.append({"seed": seed, "seconds": time.perf_counter() - t})
+    seconds = statistics.median(r["seconds"] for r in runs)
     steps = iterations * agent.steps_per_iteration
     return {"env_steps": steps, "compile_seconds": compile_seconds, "seconds": seconds,
-            "steps_per_second": steps / seconds}
+            "steps_per_second": steps / seconds, "runs": runs}
 
 
 def _threshold_worker(args_json: str) -> None:
@@ -601,29 +608,58 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
     return case
 
 
-def run_cases(peer_pythons: dict[str, Path], cases=CASES) -> list[dict]:
-    """Each case at its budget, one seed (0) each side, the same hyperparameters: ours cold
-    (a fresh process, compilation cache off, XLA's default threads, through one final
-    deterministic evaluation of 10 episodes) and warm (compiled first, in this process); each
-    SB3-API peer (name -> the interpreter of its `-envs` venv) cold and `model.learn`."""
+# Three seeds per case and side: the report gives the mean return over them and the median
+# run's seconds (the peers' Brax runs take minutes each, so not THRESHOLD_SEEDS' five).
+CASE_SEEDS = (0, 1, 2)
+
+
+def _over_seeds(runs: list[dict], seconds_keys, return_key: str) -> dict:
+    """One side of a case over its per-seed `runs`: the first run's fields, the median of
+    each of `seconds_keys`, the mean of `return_key` (and "returns", each seed's), and the
+    runs themselves."""
+    import statistics
+
+    merged = {**runs[0], "runs": runs, "returns": [r[return_key] for r in runs],
+              return_key: statistics.fmean(r[return_key] for r in runs)}
+    for key in seconds_keys:
+        merged[key] = statistics.median(r[key] for r in runs)
+    return merged
+
+
+def run_cases(peer_pythons: dict[str, Path], cases=CASES, seeds=CASE_SEEDS) -> list[dict]:
+    """Each case at its budget, the same hyperparameters and `seeds` on each side, seed by
+    seed (ours, then each peer), so a slow stretch of the machine lands on both sides: ours
+    cold (a fresh process, compilation cache off, XLA's default threads, through one final
+    deterministic evaluation of 10 episodes) and warm (compiled once, in this process, then
+    each seed); each SB3-API peer (name -> the interpreter of its `-envs` venv) one process
+    per seed, `model.learn` timed inside it. Seconds: medians over the seeds; returns: means."""
     rows = []
     for algo, preset, steps in cases:
-        print(f"jaxrl {algo} {preset}, {steps:,} env steps, cold ...", file=sys.stderr)
-        cold = time_to_threshold_subprocess(False, threads=None, algo_name=algo, preset_name=preset,
-                                            threshold=math.inf, eval_every=steps,
-                                            overrides={"total_steps": steps})
-        print(f"jaxrl {algo} {preset}, warm ...", file=sys.stderr)
-        warm = throughput_ours(algo, preset, {}, steps)
-        row = {"algo": algo, "preset": preset, "env": cold["env"], "total_steps": steps,
-               "flops": case_flops(algo, preset, steps),
-               "ours": {**warm, "cold_seconds": cold["process_seconds"], "return": cold["final_return"],
-                        "cold_env_steps": cold["evaluations"][-1][0]}}
         case = peer_case(algo, preset, steps)
-        for peer, python in peer_pythons.items():
-            print(f"{PEERS[peer].short} {algo} {preset}, same hyperparameters ...", file=sys.stderr)
-            t = time.perf_counter()
-            row[peer] = {**_run_peer(peer, python, "sb3_cases.py", [json.dumps(case), 0]),
-                         "process_seconds": time.perf_counter() - t}
+        colds, peer_runs = [], {peer: [] for peer in peer_pythons}
+        for seed in seeds:
+            print(f"jaxrl {algo} {preset}, {steps:,} env steps, seed {seed}, cold ...", file=sys.stderr)
+            cold = time_to_threshold_subprocess(False, threads=None, algo_name=algo, preset_name=preset,
+                                                threshold=math.inf, eval_every=steps, seed=seed,
+                                                overrides={"total_steps": steps})
+            colds.append({"seed": seed, "cold_seconds": cold["process_seconds"], "return": cold["final_return"],
+                          "cold_env_steps": cold["evaluations"][-1][0], "env": cold["env"]})
+            for peer, python in peer_pythons.items():
+                print(f"{PEERS[peer].short} {algo} {preset}, seed {seed}, same hyperparameters ...", file=sys.stderr)
+                t = time.perf_counter()
+                peer_runs[peer].append({**_run_peer(peer, python, "sb3_cases.py", [json.dumps(case), seed]),
+                                        "seed": seed, "process_seconds": time.perf_counter() - t})
+        print(f"jaxrl {algo} {preset}, warm, seeds {list(seeds)} ...", file=sys.stderr)
+        warm = throughput_ours(algo, preset, {}, steps, seeds)
+        ours = _over_seeds(colds, ["cold_seconds"], "return")
+        ours.update({key: warm[key] for key in ("env_steps", "compile_seconds", "seconds", "steps_per_second")},
+                    warm_runs=warm["runs"])
+        row = {"algo": algo, "preset": preset, "env": ours.pop("env"), "total_steps": steps,
+               "seeds": list(seeds), "flops": case_flops(algo, preset, steps), "ours": ours}
+        for peer, runs in peer_runs.items():
+            row[peer] = _over_seeds(runs, ["process_seconds", "learn_seconds", "env_compile_seconds"],
+                                    "mean_return")
+            row[peer]["steps_per_second"] = row[peer]["env_steps"] / row[peer]["learn_seconds"]
         rows.append(row)
     return rows
 
@@ -756,11 +792,21 @@ def _threshold_markdown(t: dict) -> list[str]:
     return lines + _notes_markdown(peer_runs) + [""]
 
 
+def _returns_cell(mean: float, returns: list[float] | None) -> str:
+    """A return cell: the mean, and each seed's after it when there are several."""
+    if not returns or len(returns) < 2:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ({', '.join(f'{r:.1f}' for r in returns)})"
+
+
 def _cases_markdown(rows: list[dict], peak_gflops: float | None = None) -> list[str]:
+    seeds = rows[0].get("seeds", [0]) if rows else [0]
+    over = (f"seeds {', '.join(map(str, seeds))} each side, one at a time and alternating the sides"
+            if len(seeds) > 1 else f"one seed ({seeds[0]}) each side")
     lines = [
         "## Same hyperparameters on MinAtar and Brax: PPO and SAC against SB3",
         "",
-        "One of our presets at a fixed budget, one seed (0) each side, and SB3 (and sbx) given the",
+        f"One of our presets at a fixed budget, {over}, and SB3 (and sbx) given the",
         "same hyperparameters, derived from the preset's config (`jaxrl.benchmark.peer_case`: envs,",
         "rollout and minibatch sizes, epochs, learning rate and its annealing, clipping, networks,",
         "observation and reward normalisation through SB3's `VecNormalize`; for SAC the buffer,",
@@ -769,8 +815,10 @@ def _cases_markdown(rows: list[dict], peak_gflops: float | None = None) -> list[
         "call per step behind SB3's `VecEnv` interface (jaxrl/peers/sb3_cases.py), compiled before",
         "`model.learn`. Cold: process start to result, compilation (ours with the cache off; theirs",
         "the env's) and a final deterministic evaluation of 10 episodes included; warm: training",
-        "only (ours compiled first; theirs `model.learn`). Return: that evaluation. XLA's default",
-        "threads and torch's default threads, one process at a time.",
+        "only (ours compiled once, then each seed; theirs `model.learn`). Return: that evaluation"
+        + (", the mean over the seeds, then each seed's; seconds and env steps/s: the median seed's."
+           if len(seeds) > 1 else "."),
+        "XLA's default threads and torch's default threads, one process at a time.",
         "",
     ]
     if rows and "flops" in rows[0]:
@@ -797,12 +845,13 @@ def _cases_markdown(rows: list[dict], peak_gflops: float | None = None) -> list[
                   + (" GFLOP/s (warm) |" if flops_column else ""),
                   "|---|---|---|---|---|---|" + ("---|" if flops_column else ""),
                   f"| jaxrl | {ours['cold_seconds']:.1f} s | {ours['compile_seconds']:.1f} s | "
-                  f"{ours['seconds']:.1f} s | {ours['steps_per_second']:,.0f} | {ours['return']:.1f} |"
-                  + rate(flops, ours["seconds"])]
+                  f"{ours['seconds']:.1f} s | {ours['steps_per_second']:,.0f} | "
+                  f"{_returns_cell(ours['return'], ours.get('returns'))} |" + rate(flops, ours["seconds"])]
         for peer, r in peers.items():
             lines.append(f"| {_peer_name(peer, r)} | {r['process_seconds']:.1f} s | "
                          f"{r['env_compile_seconds']:.1f} s (the env) | {r['learn_seconds']:.1f} s | "
-                         f"{r['steps_per_second']:,.0f} | {r['mean_return']:.1f} |" + rate(flops, r["learn_seconds"]))
+                         f"{r['steps_per_second']:,.0f} | {_returns_cell(r['mean_return'], r.get('returns'))} |"
+                         + rate(flops, r["learn_seconds"]))
         ratios = [f"{PEERS[peer].short}: warm **{r['learn_seconds'] / ours['seconds']:.1f}x**, "
                   f"cold **{r['process_seconds'] / ours['cold_seconds']:.1f}x**" for peer, r in peers.items()]
         lines += ["", "Ours faster: " + "; ".join(ratios) + ".", ""] if ratios else [""]

@@ -1,6 +1,8 @@
 """The benchmark script's input checks, FLOP counts and report formatting (no timing is
 asserted: speed lives in docs/benchmarks.md)."""
 
+import json
+
 import pytest
 
 from jaxrl import benchmark
@@ -446,6 +448,47 @@ def test_cases_report_gives_both_sides_and_the_ratios():
     rows[0]["flops"] = 1.2e12
     text = "\n".join(benchmark._cases_markdown(rows, peak_gflops=400.0))
     assert "| 6.0 s | 41,000 | 10.5 | 200 (50%) |" in text and "| 4,000 | 9.5 | 20 (5%) |" in text
+
+
+def test_cases_go_seed_by_seed_and_report_medians_and_mean_returns(monkeypatch):
+    """Each case runs its seeds one at a time, ours then each peer, so a slow stretch of the
+    machine lands on both sides; the report gives the median seed's seconds, the mean return
+    and each seed's return."""
+    calls = []
+
+    def cold(cache, threads, algo_name, preset_name, threshold, eval_every, seed, overrides):
+        calls.append(("jaxrl", seed))
+        assert not cache and threads is None and overrides == {"total_steps": eval_every}
+        return {"process_seconds": 10.0 + seed, "final_return": 100.0 * (seed + 1), "env": "Breakout-MinAtar",
+                "evaluations": [(245_760, 100.0 * (seed + 1), 9.0)]}
+
+    def peer(name, python, script, args):
+        case, seed = json.loads(args[0]), args[1]
+        calls.append((name, seed))
+        assert script == "sb3_cases.py" and case["algo"] == "ppo"
+        return {"library": "stable-baselines3", "versions": {"stable_baselines3": "2.9.2"},
+                "env_steps": 245_760, "learn_seconds": [30.0, 50.0, 40.0][seed], "env_compile_seconds": 4.0,
+                "mean_return": 10.0 * seed, "steps_per_second": 1.0}
+
+    def warm(algo, preset, overrides, steps, seeds):
+        return {"env_steps": 245_760, "compile_seconds": 5.0, "seconds": 8.0, "steps_per_second": 30_720.0,
+                "runs": [{"seed": s, "seconds": 8.0} for s in seeds]}
+
+    monkeypatch.setattr(benchmark, "time_to_threshold_subprocess", cold)
+    monkeypatch.setattr(benchmark, "_run_peer", peer)
+    monkeypatch.setattr(benchmark, "throughput_ours", warm)
+    monkeypatch.setattr(benchmark, "case_flops", lambda *a: None)
+    [row] = benchmark.run_cases({"sb3": "python"}, cases=[("ppo", "Breakout-MinAtar", 250_000)], seeds=(0, 1, 2))
+    assert calls == [("jaxrl", 0), ("sb3", 0), ("jaxrl", 1), ("sb3", 1), ("jaxrl", 2), ("sb3", 2)]
+    assert row["ours"]["cold_seconds"] == 11.0 and row["ours"]["returns"] == [100.0, 200.0, 300.0]
+    assert row["ours"]["return"] == 200.0 and row["ours"]["seconds"] == 8.0
+    assert row["sb3"]["learn_seconds"] == 40.0 and row["sb3"]["mean_return"] == 10.0
+    assert row["sb3"]["steps_per_second"] == 245_760 / 40.0
+    text = "\n".join(benchmark._cases_markdown([row]))
+    assert "seeds 0, 1, 2 each side" in text and "the median seed's" in text
+    assert "| 8.0 s | 30,720 | 200.0 (100.0, 200.0, 300.0) |" in text
+    assert "| 40.0 s | 6,144 | 10.0 (0.0, 10.0, 20.0) |" in text
+    assert "SB3: warm **5.0x**, cold **" in text
 
 
 def test_case_flops_count_the_networks_per_trained_env_step():
