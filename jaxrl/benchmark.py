@@ -433,13 +433,34 @@ def ensure_peer_venv(peer: str, path: Path, requirements: list[str] | None = Non
     return python
 
 
-def time_peer_ppo(peer: str, python: Path, total_steps: int, seed: int = 0) -> dict:
-    """The peer's PPO with the reference config (jaxrl/peers/sb3_ppo.py); cold seconds from
-    the outside, interpreter start-up included."""
-    t = time.perf_counter()
-    result = _run_peer(peer, python, "sb3_ppo.py", [total_steps, seed])
-    result["cold_seconds"] = time.perf_counter() - t
-    return result
+# Seeds of each SB3-API peer's PPO reference run, one process each: the report gives the
+# median seed's seconds and the mean return over them.
+PPO_PEER_SEEDS = (0, 1, 2)
+
+
+def _over_seeds(runs: list[dict], seconds_keys, return_key: str) -> dict:
+    """One side of a case over its per-seed `runs`: the first run's fields, the median of
+    each of `seconds_keys`, the mean of `return_key` (and "returns", each seed's), and the
+    runs themselves."""
+    import statistics
+
+    merged = {**runs[0], "runs": runs, "returns": [r[return_key] for r in runs],
+              return_key: statistics.fmean(r[return_key] for r in runs)}
+    for key in seconds_keys:
+        merged[key] = statistics.median(r[key] for r in runs)
+    return merged
+
+
+def time_peer_ppo(peer: str, python: Path, total_steps: int, seeds=PPO_PEER_SEEDS) -> dict:
+    """The peer's PPO with the reference config (jaxrl/peers/sb3_ppo.py), one process per
+    seed; cold seconds from the outside, interpreter start-up included. Seconds: the median
+    seed's; "mean_return": the mean over the seeds ("returns": each seed's)."""
+    runs = []
+    for seed in seeds:
+        t = time.perf_counter()
+        result = _run_peer(peer, python, "sb3_ppo.py", [total_steps, seed])
+        runs.append({**result, "seed": seed, "cold_seconds": time.perf_counter() - t})
+    return _over_seeds(runs, ["cold_seconds", "learn_seconds"], "mean_return")
 
 
 def _peer_layout_env(threads: int | None) -> dict:
@@ -611,19 +632,6 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
 # Three seeds per case and side: the report gives the mean return over them and the median
 # run's seconds (the peers' Brax runs take minutes each, so not THRESHOLD_SEEDS' five).
 CASE_SEEDS = (0, 1, 2)
-
-
-def _over_seeds(runs: list[dict], seconds_keys, return_key: str) -> dict:
-    """One side of a case over its per-seed `runs`: the first run's fields, the median of
-    each of `seconds_keys`, the mean of `return_key` (and "returns", each seed's), and the
-    runs themselves."""
-    import statistics
-
-    merged = {**runs[0], "runs": runs, "returns": [r[return_key] for r in runs],
-              return_key: statistics.fmean(r[return_key] for r in runs)}
-    for key in seconds_keys:
-        merged[key] = statistics.median(r[key] for r in runs)
-    return merged
 
 
 def run_cases(peer_pythons: dict[str, Path], cases=CASES, seeds=CASE_SEEDS) -> list[dict]:
@@ -1219,15 +1227,21 @@ def _peer_backend(result: dict) -> str:
 
 
 def _ppo_markdown(results: dict) -> list[str]:
+    # Newer files run each SB3-API peer over several seeds (one process each).
+    peer_seeds = next((r["returns"] for peer in PEERS if (r := results.get(peer)) and len(r.get("returns", [])) > 1),
+                      None)
     lines = [
         "## PPO, CartPole-v1, reference config",
         "",
         "4 envs x 128 steps, 4 epochs x 4 minibatches, 64-64 tanh, lr 2.5e-4 annealed, "
-        f"{results['total_steps']:,} env steps, one seed. Return: deterministic evaluation, 10 episodes. "
+        f"{results['total_steps']:,} env steps, one seed"
+        + (f" (each SB3-API peer {len(peer_seeds)} seeds, one process each: the median seed's seconds, "
+           "the mean return and each seed's; ours over 4, 16 and 64 seeds in the next section)" if peer_seeds else "")
+        + ". Return: deterministic evaluation, 10 episodes. "
         f"Warm: ours the fastest of {results.get('one_seed_repeats', 3)} runs of the compiled program "
         "(of 2 for 4 seeds, one run from 16 "
-        "seeds on), each SB3-API peer's one `model.learn`; the jax peers (rejax, PureJaxRL) compiled first "
-        "and timed as ours.",
+        "seeds on), each SB3-API peer's " + ("`model.learn`" if peer_seeds else "one `model.learn`")
+        + "; the jax peers (rejax, PureJaxRL) compiled first and timed as ours.",
         "",
         "| | cold (process start to result) | compile | warm (training only) | env steps/s (warm) | return |",
         "|---|---|---|---|---|---|",
@@ -1263,7 +1277,7 @@ def _ppo_markdown(results: dict) -> list[str]:
             if PEERS[peer].jax_program else ("-", f"{r['learn_seconds']:.1f} s")
         lines.append(
             f"| {_peer_name(peer, r)} ({_peer_backend(r)}) | {r['cold_seconds']:.1f} s | {compile_cell} | "
-            f"{warm} | {r['total_steps'] / r['learn_seconds']:,.0f} | {r['mean_return']:.1f} |"
+            f"{warm} | {r['total_steps'] / r['learn_seconds']:,.0f} | {_returns_cell(r['mean_return'], r.get('returns'))} |"
         )
     for peer, r in peers.items():
         # SB3's line keeps its original wording; the others name their peer.
@@ -1494,7 +1508,8 @@ def main(argv=None) -> int:
             print(f"{PEERS[peer].label} PPO ...", file=sys.stderr)
             source = getattr(args, f"{peer}_src", None)  # a checkout, for peers that are repositories
             results[peer] = (time_jax_peer_ppo(peer, python, args.total_steps, seeds, source)
-                             if PEERS[peer].jax_program else time_peer_ppo(peer, python, args.total_steps))
+                             if PEERS[peer].jax_program
+                             else time_peer_ppo(peer, python, args.total_steps, (0,) if args.quick else PPO_PEER_SEEDS))
     if "thresholds" in sections:
         results["thresholds"] = run_thresholds(peer_pythons, seeds=(0,) if args.quick else THRESHOLD_SEEDS,
                                                identical_scale=0.2 if args.quick else 1.0)

@@ -106,6 +106,37 @@ def test_markdown_renders_sbx_beside_sb3(tmp_path):
     assert "How sbx's DQN differs from SB3's here: no gradient clipping." in text
 
 
+def test_sb3_api_peers_run_the_ppo_reference_seed_by_seed(tmp_path, monkeypatch):
+    """Each SB3-API peer's PPO reference run is one process per seed; the table gives the
+    median seed's seconds and the mean return, each seed's after it, and says so."""
+    calls = []
+
+    def peer(name, python, script, args):
+        total_steps, seed = args
+        calls.append((name, script, seed))
+        return {**_peer_result("stable-baselines3", SB3_VERSIONS, total_steps=total_steps),
+                "learn_seconds": [30.0, 10.0, 20.0][seed], "mean_return": [500.0, 470.0, 500.0][seed]}
+
+    monkeypatch.setattr(benchmark, "_run_peer", peer)
+    r = benchmark.time_peer_ppo("sb3", "python", 20_000, seeds=(0, 1, 2))
+    assert calls == [("sb3", "sb3_ppo.py", seed) for seed in (0, 1, 2)]
+    assert r["learn_seconds"] == 20.0 and r["mean_return"] == 490.0 and r["returns"] == [500.0, 470.0, 500.0]
+    results = {
+        "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
+        "date": "2026-01-01", "total_steps": 20_000,
+        "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+        "seeds": [{"num_seeds": 1, "warm_seconds": 2.0, "steps_per_second": 10_000.0, "mean_return": 500.0,
+                   "min_seed_return": 500.0}],
+        "sb3": r,
+    }
+    out = tmp_path / "benchmarks.md"
+    benchmark.write_markdown(out, results, "python scripts/benchmark.py --only ppo --peers sb3")
+    text = out.read_text()
+    assert "each SB3-API peer 3 seeds, one process each: the median seed's seconds" in text
+    assert "| 20.0 s | 1,000 | 490.0 (500.0, 470.0, 500.0) |" in text
+    assert "Speed-up, warm: **10.0x**;" in text
+
+
 def test_markdown_headlines_the_one_thread_seed(tmp_path):
     """With a one-thread run the PPO table headlines it, keeps the default-threads seed
     beside it, and the seed-cost lines compare with it."""
