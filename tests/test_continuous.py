@@ -180,6 +180,36 @@ def _collect(agent, iterations):
     return run(state)[0]
 
 
+def test_run_if_skips_the_branch_under_vmap_unless_some_seed_needs_it():
+    """The gradient steps' conditional: like `lax.cond` for one seed, and under `vmap` the
+    true branch runs once when any seed's predicate holds (kept only for those seeds) and not
+    at all when none does, where a vmapped cond would run it every time."""
+    ran = []
+
+    def double(x):
+        jax.debug.callback(lambda: ran.append(1))
+        return 2.0 * x
+
+    one = jax.jit(lambda p, x: off_policy.run_if(p, double, lambda x: x, x))
+    assert float(one(True, 3.0)) == 6.0 and float(one(False, 3.0)) == 3.0
+    seeds = jax.jit(jax.vmap(lambda p, x: off_policy.run_if(p, double, lambda x: x, x)))
+    x = jnp.array([3.0, 4.0])
+    ran.clear()
+    np.testing.assert_array_equal(seeds(jnp.array([False, False]), x), [3.0, 4.0])
+    assert not ran
+    np.testing.assert_array_equal(seeds(jnp.array([False, True]), x), [3.0, 8.0])
+    assert ran
+    # Nested (hyperparameters x seeds): each level skips or selects on its own.
+    grid = jax.jit(jax.vmap(jax.vmap(lambda p, x: off_policy.run_if(p, double, lambda x: x, x))))
+    ran.clear()
+    np.testing.assert_array_equal(grid(jnp.zeros((2, 2), bool), x.reshape(1, 2) + jnp.zeros((2, 1))),
+                                  [[3.0, 4.0], [3.0, 4.0]])
+    assert not ran
+    np.testing.assert_array_equal(grid(jnp.array([[True, False], [False, False]]), jnp.array([[3.0, 4.0], [5.0, 6.0]])),
+                                  [[6.0, 4.0], [5.0, 6.0]])
+    assert ran
+
+
 def test_truncated_pendulum_episodes_bootstrap_from_their_final_observation():
     env, params = envs.make("Pendulum-v1")  # never terminates; truncated after 200 steps
     config = td3.TD3Config(num_envs=1, buffer_size=512, batch_size=8, learning_starts=10_000,
