@@ -63,15 +63,19 @@ def _peer_result(library, versions, **fields):
 SB3_VERSIONS = {"torch": "2.13.0+cpu", "stable_baselines3": "2.9.2"}
 SBX_VERSIONS = {"sbx": "0.28.0", "jax": "0.10.2", "flax": "0.12.8", **SB3_VERSIONS}
 SBX_NOTES = ["no value-function clipping"]
+# What every PPO-section report starts from: the machine, the budget and our cold run.
+PPO_RESULTS = {
+    "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
+    "date": "2026-01-01", "total_steps": 20_000,
+    "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+}
 
 
 def test_markdown_renders_sbx_beside_sb3(tmp_path):
     """sbx gets its own rows, ratios and notes in the PPO and threshold sections; SB3's stay as they were."""
     ppo_run = {"total_steps": 20_000, "learn_seconds": 20.0, "cold_seconds": 25.0, "mean_return": 200.0}
     results = {
-        "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
-        "date": "2026-01-01", "total_steps": 20_000,
-        "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+        **PPO_RESULTS,
         "seeds": [{"num_seeds": 1, "warm_seconds": 2.0, "steps_per_second": 10_000.0, "mean_return": 500.0,
                    "min_seed_return": 500.0}],
         "sb3": _peer_result("stable-baselines3", SB3_VERSIONS, **ppo_run),
@@ -122,9 +126,7 @@ def test_sb3_api_peers_run_the_ppo_reference_seed_by_seed(tmp_path, monkeypatch)
     assert calls == [("sb3", "sb3_ppo.py", seed) for seed in (0, 1, 2)]
     assert r["learn_seconds"] == 20.0 and r["mean_return"] == 490.0 and r["returns"] == [500.0, 470.0, 500.0]
     results = {
-        "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
-        "date": "2026-01-01", "total_steps": 20_000,
-        "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+        **PPO_RESULTS,
         "seeds": [{"num_seeds": 1, "warm_seconds": 2.0, "steps_per_second": 10_000.0, "mean_return": 500.0,
                    "min_seed_return": 500.0}],
         "sb3": r,
@@ -143,9 +145,7 @@ def test_markdown_headlines_the_one_thread_seed(tmp_path):
     seed = {"num_seeds": 1, "warm_seconds": 4.0, "steps_per_second": 5_000.0, "mean_return": 500.0,
             "min_seed_return": 500.0, "compile_seconds": 2.0, "devices": 1}
     results = {
-        "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
-        "date": "2026-01-01", "total_steps": 20_000,
-        "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+        **PPO_RESULTS,
         "ours_one_seed": {**seed, "warm_seconds": 2.0, "steps_per_second": 10_000.0},
         "seeds": [seed, {**seed, "num_seeds": 16, "warm_seconds": 40.0}],
         "sb3": _peer_result("stable-baselines3", SB3_VERSIONS, total_steps=20_000, learn_seconds=20.0,
@@ -336,9 +336,7 @@ def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
                  "total_steps": 20_000, "cold_seconds": 12.0, "compile_seconds": 3.5, "learn_seconds": 2.5,
                  "mean_return": 500.0, "threads": 1, "seed_threads": 1, "seeds": [{**rejax_seed, "warm_seconds": 4.4}]}
     results = {
-        "machine": {"cpu": "cpu", "cores": 2, "platform": "linux", "python": "3.11", "jax": "0.4", "device": "cpu"},
-        "date": "2026-01-01", "total_steps": 20_000,
-        "ours_cold": {"cold_seconds": 10.0, "compile_seconds": 3.0, "mean_return": 500.0},
+        **PPO_RESULTS,
         "ours_one_seed": {**seed, "warm_seconds": 2.0, "steps_per_second": 10_000.0},
         "seeds": [seed, {**seed, "num_seeds": 4, "warm_seconds": 8.0}, {**seed, "num_seeds": 16, "warm_seconds": 30.0}],
         "purejaxrl": purejaxrl,
