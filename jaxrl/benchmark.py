@@ -439,12 +439,13 @@ PPO_PEER_SEEDS = (0, 1, 2)
 
 
 def _over_seeds(runs: list[dict], seconds_keys, return_key: str) -> dict:
-    """One side of a case over its per-seed `runs`: the first run's fields, the median of
-    each of `seconds_keys`, the mean of `return_key` (and "returns", each seed's), and the
-    runs themselves."""
+    """One side of a case over its per-seed `runs`: the first run's fields but its seed
+    (library, versions, env steps), the median of each of `seconds_keys`, the mean of
+    `return_key` (and "returns", each seed's), and the runs themselves."""
     import statistics
 
-    merged = {**runs[0], "runs": runs, "returns": [r[return_key] for r in runs],
+    merged = {**{k: v for k, v in runs[0].items() if k != "seed"}, "runs": runs,
+              "returns": [r[return_key] for r in runs],
               return_key: statistics.fmean(r[return_key] for r in runs)}
     for key in seconds_keys:
         merged[key] = statistics.median(r[key] for r in runs)
