@@ -873,9 +873,12 @@ SCALING_ENVS = [("CartPole-v1", {}), ("Breakout-MinAtar", {}), ("brax/halfcheeta
 SCALING_NUM_ENVS = (1, 4, 16, 64, 256, 1024, 4096)
 
 
-def env_steps_per_second(env_id: str, env_kwargs: dict, num_envs: int, min_seconds: float = 0.5) -> dict:
+def env_steps_per_second(env_id: str, env_kwargs: dict, num_envs: int, min_seconds: float = 0.5,
+                         devices: int = 1) -> dict:
     """Env steps per second of `num_envs` vectorised envs under uniformly random actions,
-    stepped (with auto-reset) inside one compiled `lax.scan`, as our rollouts step them.
+    stepped (with auto-reset) inside one compiled `lax.scan`, as our rollouts step them;
+    with `devices` > 1, the envs split evenly over the first `devices` XLA devices, each
+    stepping its share with its own random keys (`shard_map`, no communication).
 
     The scan grows until one call takes `min_seconds` or reaches 4,096 steps; the rate is
     that of the fastest call among it and the calls made over `min_seconds` more (at least
@@ -883,6 +886,7 @@ def env_steps_per_second(env_id: str, env_kwargs: dict, num_envs: int, min_secon
     VM: 20-50 ms for a few Breakout envs' 4,096 steps, 1.0-1.8 s for 256 brax/halfcheetah
     envs' 16."""
     import jax
+    import numpy as np
 
     import envs
     from jaxrl.compilation import jit_light
@@ -895,10 +899,25 @@ def env_steps_per_second(env_id: str, env_kwargs: dict, num_envs: int, min_secon
         actions = jax.vmap(space.sample)(jax.random.split(key, obs.shape[0]))
         return carry, actions, jax.numpy.zeros(obs.shape[0])
 
+    def rollout(batch, key, steps):
+        return collect(env, env_params, policy, None, batch, key, steps)[0]
+
     batch = jit_light(lambda key: reset_envs(env, env_params, key, num_envs))(jax.random.PRNGKey(0))
+    if devices > 1:
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+        mesh = Mesh(np.array(jax.devices()[:devices]), ("envs",))
+        batch = jax.device_put(batch, NamedSharding(mesh, P("envs")))
+        one_device = rollout
+
+        def rollout(batch, key, steps):
+            def local(batch, key):
+                return one_device(batch, jax.random.fold_in(key, jax.lax.axis_index("envs")), steps)
+            return jax.shard_map(local, mesh=mesh, in_specs=(P("envs"), P()), out_specs=P("envs"))(batch, key)
+
     steps = 16
     while True:
-        program = jax.jit(lambda b, k, n=steps: collect(env, env_params, policy, None, b, k, n)[0])
+        program = jax.jit(lambda b, k, n=steps: rollout(b, k, n))
         t = time.perf_counter()
         compiled = program.lower(batch, jax.random.PRNGKey(1)).compile()
         compile_seconds = time.perf_counter() - t
@@ -912,7 +931,7 @@ def env_steps_per_second(env_id: str, env_kwargs: dict, num_envs: int, min_secon
     if seconds < 2.0:  # one call of a few seconds or less is too noisy on a shared VM
         repeats = max(2, math.ceil(min_seconds / max(seconds, 1e-4)))
         seconds = min(seconds, _best_seconds(compiled, (batch, jax.random.PRNGKey(3)), repeats, warm_up=False))
-    return {"env": env_id, "num_envs": num_envs, "steps_per_env": steps, "seconds": seconds,
+    return {"env": env_id, "num_envs": num_envs, "devices": devices, "steps_per_env": steps, "seconds": seconds,
             "compile_seconds": compile_seconds, "steps_per_second": num_envs * steps / seconds}
 
 
@@ -921,16 +940,33 @@ def env_steps_per_second(env_id: str, env_kwargs: dict, num_envs: int, min_secon
 QUICK_SCALING_NUM_ENVS = (1, 16, 256)
 
 
-def run_scaling(num_envs=SCALING_NUM_ENVS, quick: bool = False) -> list[dict]:
-    """Env steps/s against the number of vectorised envs for each of SCALING_ENVS."""
+def run_scaling(num_envs=SCALING_NUM_ENVS, quick: bool = False, devices: int = 1) -> list[dict]:
+    """Env steps/s against the number of vectorised envs for each of SCALING_ENVS, on one
+    XLA device; then, with `devices` > 1, the same counts that divide evenly over that many
+    forced CPU devices (one per core), in a fresh process (`_scaling_worker`)."""
+    counts = [n for n in num_envs if not quick or n in QUICK_SCALING_NUM_ENVS]
     out = []
     for env_id, kwargs in SCALING_ENVS:
-        for n in num_envs:
-            if quick and n not in QUICK_SCALING_NUM_ENVS:
-                continue
+        for n in counts:
             print(f"scaling: {env_id} x {n} envs ...", file=sys.stderr)
             out.append(env_steps_per_second(env_id, kwargs, n, min_seconds=0.2 if quick else 0.5))
+    split = [n for n in counts if n >= devices and n % devices == 0]
+    if devices > 1 and split:
+        print(f"scaling: {split} envs over {devices} forced CPU devices ...", file=sys.stderr)
+        worker = subprocess.run(
+            [sys.executable, "-c", _cpu_layout_code(devices)
+             + f"from jaxrl.benchmark import _scaling_worker; _scaling_worker({split}, {quick}, {devices})"],
+            capture_output=True, text=True)
+        if worker.returncode != 0:
+            raise RuntimeError(f"scaling worker on {devices} devices failed:\n{worker.stderr[-3000:]}")
+        out += json.loads(worker.stdout.strip().splitlines()[-1])
     return out
+
+
+def _scaling_worker(num_envs: list[int], quick: bool, devices: int) -> None:
+    """Entry point of the multi-device scaling subprocess (prints one JSON line)."""
+    print(json.dumps([env_steps_per_second(env_id, kwargs, n, min_seconds=0.2 if quick else 0.5, devices=devices)
+                      for env_id, kwargs in SCALING_ENVS for n in num_envs]))
 
 
 def _scaling_markdown(rows: list[dict]) -> list[str]:
@@ -939,17 +975,22 @@ def _scaling_markdown(rows: list[dict]) -> list[str]:
         "## Env steps per second against the number of envs",
         "",
         "Uniformly random actions, the envs stepped (with auto-reset) by our rollout code inside one",
-        "compiled `lax.scan`, one XLA device; steps per second over all envs (brax/halfcheetah on",
-        "the `positional` backend). Each scan grows until one call takes 0.5 s (0.2 s with `--quick`)",
-        "or reaches 4,096 steps; the rate is that of the fastest of that call and the calls made over",
-        "as long again (at least two more; none when one call takes 2 s).",
+        "compiled `lax.scan`; steps per second over all envs (brax/halfcheetah on the `positional`",
+        "backend). Each scan grows until one call takes 0.5 s (0.2 s with `--quick`) or reaches",
+        "4,096 steps; the rate is that of the fastest of that call and the calls made over as long",
+        "again (at least two more; none when one call takes 2 s). One XLA device, and where timed,",
+        "the envs split evenly over forced CPU devices (one per core, `--cpu-devices N`), each",
+        "device stepping its share with its own keys (`shard_map`, no communication).",
         "",
-        "| env | " + " | ".join(str(n) for n in counts) + " |",
-        "|---|" + "---|" * len(counts),
+        "| env | devices | " + " | ".join(str(n) for n in counts) + " |",
+        "|---|---|" + "---|" * len(counts),
     ]
     for env_id in dict.fromkeys(r["env"] for r in rows):
-        by_n = {r["num_envs"]: r["steps_per_second"] for r in rows if r["env"] == env_id}
-        lines.append(f"| {env_id} | " + " | ".join(f"{by_n[n]:,.0f}" if n in by_n else "-" for n in counts) + " |")
+        for devices in sorted({r.get("devices", 1) for r in rows if r["env"] == env_id}):
+            by_n = {r["num_envs"]: r["steps_per_second"] for r in rows
+                    if r["env"] == env_id and r.get("devices", 1) == devices}
+            lines.append(f"| {env_id} | {devices} | "
+                         + " | ".join(f"{by_n[n]:,.0f}" if n in by_n else "-" for n in counts) + " |")
     return lines + [""]
 
 
@@ -1523,7 +1564,7 @@ def main(argv=None) -> int:
         print("matmul peak, bandwidth and the updates' GFLOP/s ...", file=sys.stderr)
         results["limits"] = run_limits(results.get("seeds"), results.get("seeds_devices"))
     if "scaling" in sections:
-        results["scaling"] = run_scaling(quick=args.quick)
+        results["scaling"] = run_scaling(quick=args.quick, devices=os.cpu_count() or 1)
     if sections or "machine" not in results:
         results["machine"] = machine()
     results.setdefault("date", time.strftime("%Y-%m-%d"))

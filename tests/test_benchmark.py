@@ -271,8 +271,31 @@ def test_scaling_report_has_one_row_per_env():
     rows = [{"env": e, "num_envs": n, "steps_per_second": 1000.0 * n} for e in ("A", "B") for n in (1, 4)]
     rows.append({"env": "C", "num_envs": 1, "steps_per_second": 5.0})
     text = "\n".join(benchmark._scaling_markdown(rows))
-    assert "| env | 1 | 4 |" in text
-    assert "| A | 1,000 | 4,000 |" in text and "| C | 5 | - |" in text
+    assert "| env | devices | 1 | 4 |" in text
+    assert "| A | 1 | 1,000 | 4,000 |" in text and "| C | 1 | 5 | - |" in text
+    # Rows timed over forced CPU devices get their own line under their env's.
+    rows.append({"env": "A", "num_envs": 4, "devices": 2, "steps_per_second": 7000.0})
+    text = "\n".join(benchmark._scaling_markdown(rows))
+    assert "| A | 1 | 1,000 | 4,000 |\n| A | 2 | - | 7,000 |\n| B | 1 |" in text
+
+
+def test_scaling_splits_only_the_env_counts_the_devices_divide(monkeypatch):
+    """The multi-device sweep runs in a fresh process (forced devices must be set before jax
+    starts), over the env counts that split evenly."""
+    import subprocess
+
+    monkeypatch.setattr(benchmark, "env_steps_per_second", lambda env_id, kwargs, n, min_seconds: {
+        "env": env_id, "num_envs": n, "steps_per_second": 1.0})
+    seen = {}
+
+    def fake_run(argv, capture_output, text):
+        seen["code"] = argv[-1]
+        return subprocess.CompletedProcess(argv, 0, stdout='[{"env": "A", "num_envs": 4, "devices": 2}]\n')
+
+    monkeypatch.setattr(benchmark.subprocess, "run", fake_run)
+    rows = benchmark.run_scaling(num_envs=(1, 4, 6), devices=4)
+    assert "use_cpu_devices(4)" in seen["code"] and "_scaling_worker([4], False, 4)" in seen["code"]
+    assert len(rows) == 3 * len(benchmark.SCALING_ENVS) + 1 and rows[-1]["devices"] == 2
 
 
 def test_env_steps_per_second_times_repeated_calls_at_the_step_cap(monkeypatch):
