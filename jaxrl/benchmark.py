@@ -943,19 +943,21 @@ QUICK_SCALING_NUM_ENVS = (1, 16, 256)
 def run_scaling(num_envs=SCALING_NUM_ENVS, quick: bool = False, devices: int = 1) -> list[dict]:
     """Env steps/s against the number of vectorised envs for each of SCALING_ENVS, on one
     XLA device; then, with `devices` > 1, the same counts that divide evenly over that many
-    forced CPU devices (one per core), in a fresh process (`_scaling_worker`)."""
+    forced CPU devices (one per core), in a fresh process (`_scaling_worker`). `quick`: the
+    QUICK_SCALING_NUM_ENVS on one device only (the device sweep compiles every Brax program
+    again, which would take `--quick` past its 10 minutes)."""
     counts = [n for n in num_envs if not quick or n in QUICK_SCALING_NUM_ENVS]
     out = []
     for env_id, kwargs in SCALING_ENVS:
         for n in counts:
             print(f"scaling: {env_id} x {n} envs ...", file=sys.stderr)
             out.append(env_steps_per_second(env_id, kwargs, n, min_seconds=0.2 if quick else 0.5))
-    split = [n for n in counts if n >= devices and n % devices == 0]
+    split = [] if quick else [n for n in counts if n >= devices and n % devices == 0]
     if devices > 1 and split:
         print(f"scaling: {split} envs over {devices} forced CPU devices ...", file=sys.stderr)
         worker = subprocess.run(
             [sys.executable, "-c", _cpu_layout_code(devices)
-             + f"from jaxrl.benchmark import _scaling_worker; _scaling_worker({split}, {quick}, {devices})"],
+             + f"from jaxrl.benchmark import _scaling_worker; _scaling_worker({split}, {devices})"],
             capture_output=True, text=True)
         if worker.returncode != 0:
             raise RuntimeError(f"scaling worker on {devices} devices failed:\n{worker.stderr[-3000:]}")
@@ -963,9 +965,9 @@ def run_scaling(num_envs=SCALING_NUM_ENVS, quick: bool = False, devices: int = 1
     return out
 
 
-def _scaling_worker(num_envs: list[int], quick: bool, devices: int) -> None:
+def _scaling_worker(num_envs: list[int], devices: int) -> None:
     """Entry point of the multi-device scaling subprocess (prints one JSON line)."""
-    print(json.dumps([env_steps_per_second(env_id, kwargs, n, min_seconds=0.2 if quick else 0.5, devices=devices)
+    print(json.dumps([env_steps_per_second(env_id, kwargs, n, devices=devices)
                       for env_id, kwargs in SCALING_ENVS for n in num_envs]))
 
 

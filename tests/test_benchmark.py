@@ -294,8 +294,11 @@ def test_scaling_splits_only_the_env_counts_the_devices_divide(monkeypatch):
 
     monkeypatch.setattr(benchmark.subprocess, "run", fake_run)
     rows = benchmark.run_scaling(num_envs=(1, 4, 6), devices=4)
-    assert "use_cpu_devices(4)" in seen["code"] and "_scaling_worker([4], False, 4)" in seen["code"]
+    assert "use_cpu_devices(4)" in seen["code"] and "_scaling_worker([4], 4)" in seen["code"]
     assert len(rows) == 3 * len(benchmark.SCALING_ENVS) + 1 and rows[-1]["devices"] == 2
+    seen.clear()  # --quick: one device only
+    assert len(benchmark.run_scaling(num_envs=(1, 16), quick=True, devices=4)) == 2 * len(benchmark.SCALING_ENVS)
+    assert not seen
 
 
 def test_env_steps_per_second_times_repeated_calls_at_the_step_cap(monkeypatch):
