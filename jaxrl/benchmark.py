@@ -14,11 +14,13 @@ Sections (`--only NAME` runs one and keeps the others' figures from the JSON fil
 - `limits`: the machine's matmul throughput and memory bandwidth, and the fraction of them
   the PPO and DQN updates reach;
 - `scaling`: env steps per second against the number of vectorised envs (1 to 4096) for
-  CartPole-v1, Breakout-MinAtar and brax/halfcheetah.
+  CartPole-v1, Breakout-MinAtar and brax/halfcheetah, on one XLA device and split over one
+  forced CPU device per core.
 
-`--quick` shrinks the sections (100k PPO steps, seeds 1 and 4, one seed per threshold case,
-identical-hyperparameter runs at a fifth of their steps, 1, 16 and 256 envs) for a smoke run,
-and leaves `cases` out (its Brax programs take minutes to compile on each side).
+`--quick` shrinks the sections (100k PPO steps, seeds 1 and 4, one seed per peer and threshold
+case, identical-hyperparameter runs at a fifth of their steps, 1, 16 and 256 envs on one
+device) for a smoke run, and leaves `cases` out (its Brax programs take minutes to compile on
+each side).
 
 Reference config: 4 envs x 128 steps, 500k env steps, 4 epochs x 4 minibatches, 64-64 tanh,
 lr 2.5e-4 annealed, gamma 0.99, GAE lambda 0.95, clip 0.2 (policy and value), entropy 0.01.
