@@ -905,21 +905,21 @@ def env_steps_per_second(env_id: str, env_kwargs: dict, num_envs: int, min_secon
         return collect(env, env_params, policy, None, batch, key, steps)[0]
 
     batch = jit_light(lambda key: reset_envs(env, env_params, key, num_envs))(jax.random.PRNGKey(0))
+    step_all = rollout
     if devices > 1:
         from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
         mesh = Mesh(np.array(jax.devices()[:devices]), ("envs",))
         batch = jax.device_put(batch, NamedSharding(mesh, P("envs")))
-        one_device = rollout
 
-        def rollout(batch, key, steps):
+        def step_all(batch, key, steps):
             def local(batch, key):
-                return one_device(batch, jax.random.fold_in(key, jax.lax.axis_index("envs")), steps)
+                return rollout(batch, jax.random.fold_in(key, jax.lax.axis_index("envs")), steps)
             return jax.shard_map(local, mesh=mesh, in_specs=(P("envs"), P()), out_specs=P("envs"))(batch, key)
 
     steps = 16
     while True:
-        program = jax.jit(lambda b, k, n=steps: rollout(b, k, n))
+        program = jax.jit(lambda b, k, n=steps: step_all(b, k, n))
         t = time.perf_counter()
         compiled = program.lower(batch, jax.random.PRNGKey(1)).compile()
         compile_seconds = time.perf_counter() - t

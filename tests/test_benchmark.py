@@ -56,6 +56,13 @@ def test_threshold_report_gives_medians_and_ratios_per_env():
     assert text.count("Ours, soonest first") == 1  # one preset on Pendulum-v1: nothing to rank
 
 
+def _report(tmp_path, results, command: str) -> str:
+    """docs/benchmarks.md as `write_markdown` renders `results` (into `tmp_path`)."""
+    out = tmp_path / "benchmarks.md"
+    benchmark.write_markdown(out, results, command)
+    return out.read_text()
+
+
 def _peer_result(library, versions, **fields):
     return {"library": library, "torch_threads": 2, "versions": versions, **fields}
 
@@ -95,9 +102,7 @@ def test_markdown_renders_sbx_beside_sb3(tmp_path):
             }},
         },
     }
-    out = tmp_path / "benchmarks.md"
-    benchmark.write_markdown(out, results, "python scripts/benchmark.py --peers sb3,sbx")
-    text = out.read_text()
+    text = _report(tmp_path, results, "python scripts/benchmark.py --peers sb3,sbx")
     assert "| Stable-Baselines3 2.9.2 (torch 2.13.0+cpu, 2 threads) | 25.0 s | - | 20.0 s | 1,000 | 200.0 |" in text
     assert "| sbx 0.28.0 (jax 0.10.2) | 15.0 s | - | 8.0 s | 2,500 | 200.0 |" in text
     assert "Speed-up, warm: **10.0x**; cold: **2.5x**." in text  # SB3's line as before
@@ -131,9 +136,7 @@ def test_sb3_api_peers_run_the_ppo_reference_seed_by_seed(tmp_path, monkeypatch)
                    "min_seed_return": 500.0}],
         "sb3": r,
     }
-    out = tmp_path / "benchmarks.md"
-    benchmark.write_markdown(out, results, "python scripts/benchmark.py --only ppo --peers sb3")
-    text = out.read_text()
+    text = _report(tmp_path, results, "python scripts/benchmark.py --only ppo --peers sb3")
     assert "each SB3-API peer 3 seeds, one process each: the median seed's seconds" in text
     assert "| 20.0 s | 1,000 | 490.0 (500.0, 470.0, 500.0) |" in text
     assert "Speed-up, warm: **10.0x**;" in text
@@ -151,9 +154,7 @@ def test_markdown_headlines_the_one_thread_seed(tmp_path):
         "sb3": _peer_result("stable-baselines3", SB3_VERSIONS, total_steps=20_000, learn_seconds=20.0,
                             cold_seconds=25.0, mean_return=200.0),
     }
-    out = tmp_path / "benchmarks.md"
-    benchmark.write_markdown(out, results, "python scripts/benchmark.py --only ppo --peers sb3")
-    text = out.read_text()
+    text = _report(tmp_path, results, "python scripts/benchmark.py --only ppo --peers sb3")
     assert "| jaxrl (1 XLA thread) | 10.0 s | 3.0 s | 2.00 s | 10,000 | 500.0 |" in text
     assert "| jaxrl (XLA's default threads, one per core) | - | 2.0 s | 4.00 s | 5,000 | 500.0 |" in text
     assert "Speed-up, warm: **10.0x**; cold: **2.5x** (warm with XLA's default threads: 5.0x)." in text
@@ -162,8 +163,7 @@ def test_markdown_headlines_the_one_thread_seed(tmp_path):
     # With the split layout timed too, its row and ratios join the table and the speed-up line.
     results["ours_split_seed"] = {**seed, "warm_seconds": 1.6, "steps_per_second": 12_500.0, "devices": 2}
     results["ours_split_cold"] = {"cold_seconds": 12.5, "compile_seconds": 3.5, "mean_return": 500.0}
-    benchmark.write_markdown(out, results, "python scripts/benchmark.py --only ppo --peers sb3")
-    text = out.read_text()
+    text = _report(tmp_path, results, "python scripts/benchmark.py --only ppo --peers sb3")
     assert "| jaxrl (actor and critic on 2 devices, `--shard networks`) | 12.5 s | 3.5 s | 1.60 s | 12,500 | 500.0 |" in text
     assert ("Speed-up, warm: **10.0x**; cold: **2.5x** (warm with XLA's default threads: 5.0x). "
             "Actor and critic on two devices: warm **12.5x**, cold **2.0x**.") in text
@@ -371,9 +371,7 @@ def test_markdown_puts_a_jax_peer_beside_ours_in_the_seed_table(tmp_path):
                   "threads": 1, "notes": ["constant learning rate"],
                   "seeds": [rejax_seed, {**rejax_seed, "num_seeds": 4, "warm_seconds": 12.0}]},
     }
-    out = tmp_path / "benchmarks.md"
-    benchmark.write_markdown(out, results, "python scripts/benchmark.py --only ppo --peers rejax")
-    text = out.read_text()
+    text = _report(tmp_path, results, "python scripts/benchmark.py --only ppo --peers rejax")
     assert "| rejax 0.1.3 (jax 0.10.2, 1 XLA thread) | 15.0 s | 4.0 s | 3.00 s | 6,667 | 490.0 |" in text
     # Warm: 3.0 / 2.0 on one thread; with default threads the peer's own seed, 5.0 / 4.0.
     assert "Speed-up over rejax, warm: **1.5x**; cold: **1.5x** (warm with XLA's default threads: 1.2x)." in text
