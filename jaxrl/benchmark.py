@@ -1220,7 +1220,7 @@ def _results_markdown(rows: list[dict]) -> list[str]:
              "compilation.", ""]
     for title, command, keys, reference in RESULT_TABLES:
         lines += [f"### {title}", "", f"Command: `{command}`.", "",
-                  "| algo | preset | seeds | env steps per seed | mean ± std return | per seed | wall s |",
+                  "| algo | preset | seeds | env steps per seed | return, mean ± std over all episodes | per seed | wall s |",
                   "|---|---|---|---|---|---|---|"]
         for key in keys:
             r = by_key.get(key)

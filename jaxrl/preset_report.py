@@ -124,7 +124,7 @@ def main(argv=None) -> int:
         "other jobs shared the two cores during some of these runs.",
         f"Last run: {time.strftime('%Y-%m-%d')}.",
         "",
-        "| algo | preset / env | seeds | env steps per seed | mean ± std return | worst seed | wall s | compile s |",
+        "| algo | preset / env | seeds | env steps per seed | return, mean ± std over all episodes | worst seed | wall s | compile s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
