@@ -522,11 +522,12 @@ class ContinuousQ(nn.Module):
 
     hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
+    layer_norm: bool = False
 
     @nn.compact
     def __call__(self, obs, action):
         x = jnp.concatenate([obs.astype(jnp.float32), action.astype(jnp.float32)], axis=-1)
-        x = MLP(tuple(self.hidden_sizes), self.activation)(x)
+        x = MLP(tuple(self.hidden_sizes), self.activation, self.layer_norm)(x)
         return output_dense(1, 1.0)(x)[..., 0]
 
 
@@ -538,12 +539,13 @@ class CriticEnsemble(nn.Module):
     num_critics: int = 2
     hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
+    layer_norm: bool = False
 
     @nn.compact
     def __call__(self, obs, action):
         ensemble = nn.vmap(ContinuousQ, variable_axes={"params": 0}, split_rngs={"params": True},
                            in_axes=None, out_axes=0, axis_size=self.num_critics)
-        return ensemble(tuple(self.hidden_sizes), self.activation)(obs, action)
+        return ensemble(tuple(self.hidden_sizes), self.activation, self.layer_norm)(obs, action)
 
 
 class TanhGaussianActor(nn.Module):
@@ -573,8 +575,9 @@ class DeterministicActor(nn.Module):
     action_dim: int
     hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
+    layer_norm: bool = False
 
     @nn.compact
     def __call__(self, obs):
-        x = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
+        x = MLP(tuple(self.hidden_sizes), self.activation, self.layer_norm)(obs.astype(jnp.float32))
         return jnp.tanh(output_dense(self.action_dim, 0.01)(x))

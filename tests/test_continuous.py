@@ -285,3 +285,24 @@ def test_ddpg_is_td3_with_one_critic_no_delay_no_smoothing():
     kernel = state.learner["critic"]["params"]["VmapContinuousQ_0"]
     assert jax.tree.leaves(kernel)[0].shape[0] == 1  # one critic
     assert agent.algo == "ddpg"
+
+
+@pytest.mark.parametrize("module", [td3, ddpg])
+def test_layer_norm_makes_a_fresh_actor_blind_to_the_observation_scale(module):
+    # Why the Brax presets turn it on: unnormalised observations 100x larger give the plain
+    # actor 100x larger pre-tanh outputs (it saturates at the action bounds), while with
+    # LayerNorm (zero biases at initialisation) the hidden features, so the actions, are the same.
+    env, params = envs.make("Pendulum-v1")
+    obs = jnp.array([[0.6, -0.8, 0.3], [-0.1, 0.99, -2.0]])
+    actions = {}
+    for layer_norm in (False, True):
+        agent = module.make(env, params, module.Config(buffer_size=1000, hidden_sizes=(16, 16),
+                                                       layer_norm=layer_norm))
+        state = jax.jit(agent.init)(jax.random.PRNGKey(0))
+        actor = agent.extras["actor"]
+        actions[layer_norm] = [np.asarray(actor.apply(state.learner["actor"], scale * obs))
+                               for scale in (1.0, 100.0)]
+        critic_params = state.learner["critic"]["params"]["VmapContinuousQ_0"]["MLP_0"]
+        assert ("LayerNorm_0" in critic_params) == layer_norm
+    np.testing.assert_allclose(actions[True][0], actions[True][1], atol=1e-5)
+    assert np.max(np.abs(actions[False][1] - actions[False][0])) > 1e-2

@@ -54,6 +54,10 @@ class TD3Config:
     activation: str = "relu"
     num_critics: int = 2
     policy_delay: int = 2  # critic steps per actor (and target) step
+    # LayerNorm after every hidden layer of actor and critics. Off in SB3's TD3; the Brax
+    # presets turn it on: without it the actor's tanh saturates at the action bounds within
+    # a few hundred gradient steps on unnormalised locomotion observations and stays there.
+    layer_norm: bool = False
     # Traced numeric hyperparameters.
     actor_lr: float = 1e-3
     critic_lr: float = 1e-3
@@ -110,8 +114,9 @@ def build(algo: str, env, env_params, config) -> Agent:
     validate(config, env, env_params)
     action_dim = int(env.action_space(env_params).shape[0])
     obs_dim = int(env.observation_space(env_params).shape[0])
-    actor = DeterministicActor(action_dim, tuple(config.hidden_sizes), config.activation)
-    critic = CriticEnsemble(config.num_critics, tuple(config.hidden_sizes), config.activation)
+    actor = DeterministicActor(action_dim, tuple(config.hidden_sizes), config.activation, config.layer_norm)
+    critic = CriticEnsemble(config.num_critics, tuple(config.hidden_sizes), config.activation,
+                            config.layer_norm)
 
     def optimizers(hp):
         return (off_policy.adam(hp["actor_lr"], hp["adam_eps"]),
