@@ -1184,10 +1184,11 @@ RESULT_TABLES = [
      "same config ended its 500k steps at 1.5 (seeds 1.6 and 1.4, 640 s; docs/algorithms.md). "
      "Seaquest has no Rainbow preset: with 3-step returns it ended at 0.6 (0.7 and 0.6, 876 s), "
      "with 1-step at 2.9 (2.5 and 3.2), where DQN's preset reaches 7.9 (2026-12-06)."),
-    ("Brax locomotion: SAC, TD3, PPO (spring backend)",
+    ("Brax locomotion: SAC, TD3, DDPG, PPO (spring backend)",
      "python scripts/measure_presets.py --algo sac --only brax/hopper brax/halfcheetah brax/ant; "
-     "the same with --algo td3 and --algo ppo",
-     [(algo, f"brax/{name}") for name in ("hopper", "halfcheetah", "ant") for algo in ("sac", "td3", "ppo")],
+     "the same with --algo td3, --algo ddpg and --algo ppo",
+     [(algo, f"brax/{name}") for name in ("hopper", "halfcheetah", "ant")
+      for algo in ("sac", "td3", "ddpg", "ppo")],
      "none found for Brax's spring-backend robots at these budgets: Brax's own "
      "training results are curves over tens of millions of steps on accelerators. The MuJoCo "
      "versions of the same robots (different dynamics and rewards) reach returns in the "
