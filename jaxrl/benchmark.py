@@ -1087,12 +1087,34 @@ def case_flops(algo_name: str, preset_name: str, total_steps: int) -> float:
                   + actor * iterations * steps_per_iteration)
 
 
+SQUARE_MATMUL_SIZES = (128, 256, 512, 1024, 2048)
+
+
+def square_matmul_gflops(sizes=SQUARE_MATMUL_SIZES) -> dict[int, float]:
+    """GFLOP/s of square float32 products of each size, ~4 GFLOP of them per timed call."""
+    return {n: measure_matmul(n, n, repeats=max(2, int(4e9 / (2 * n ** 3)))) for n in sizes}
+
+
+def one_core_square_matmul_gflops() -> dict[int, float]:
+    """`square_matmul_gflops` in a fresh process on one XLA worker thread (`--cpu-threads
+    1`): one core's peak, the most a program that runs its kernels one after another can use."""
+    out = subprocess.run([sys.executable, "-c", _cpu_layout_code(threads=1)
+                          + "import json; from jaxrl.benchmark import square_matmul_gflops; "
+                            "print(json.dumps(square_matmul_gflops()))"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"one-thread matmul worker failed:\n{out.stderr[-3000:]}")
+    return {int(n): g for n, g in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+
+
 def run_limits(ppo_seeds: list[dict] | None, ppo_seeds_devices: list[dict] | None = None) -> dict:
-    """The machine's matmul throughput and memory bandwidth, and the fraction of it the PPO
-    (from the vmapped-seed runs) and DQN (its preset, warm) updates reach."""
-    out = {"square_matmul_gflops": {n: measure_matmul(n, n, repeats=max(2, int(4e9 / (2 * n ** 3))))
-                                    for n in (128, 256, 512, 1024, 2048)}}
+    """The machine's matmul throughput (all cores, and one) and memory bandwidth, and the
+    fraction of it the PPO (from the vmapped-seed runs) and DQN (its preset, warm) updates
+    reach."""
+    out = {"square_matmul_gflops": square_matmul_gflops()}
     out["peak_gflops"] = max(out["square_matmul_gflops"].values())
+    out["one_core_square_matmul_gflops"] = one_core_square_matmul_gflops()
+    out["one_core_peak_gflops"] = max(out["one_core_square_matmul_gflops"].values())
     # The updates' own matmul shapes (minibatch x 64 @ 64 x 64), alone and 16 at once.
     out["update_shape_gflops"] = {"128x64x64": measure_matmul(128, 64, repeats=5000),
                                   "2048x64x64": measure_matmul(2048, 64, repeats=500)}
@@ -1111,6 +1133,19 @@ def run_limits(ppo_seeds: list[dict] | None, ppo_seeds_devices: list[dict] | Non
     return out
 
 
+def _one_core_lines(lim: dict, small: float) -> list[str]:
+    """What one core reaches (absent from results measured before it was timed)."""
+    if "one_core_peak_gflops" not in lim:
+        return []
+    one = lim["one_core_peak_gflops"]
+    return ["On one XLA worker thread (`--cpu-threads 1`, a fresh process) the square products run at "
+            + ", ".join(f"{n}: {g:.0f}" for n, g in lim["one_core_square_matmul_gflops"].items())
+            + f" GFLOP/s: one core's peak is **{one:.0f} GFLOP/s**, {100 * one / lim['peak_gflops']:.0f}% of "
+            f"the machine's, and the updates' 128 x 64 @ 64 x 64 product runs at {100 * small / one:.0f}% of it. A program that runs its kernels one after another "
+            "(one seed) can use one core's peak at most; one device per core (`--cpu-devices`) all of them.",
+            ""]
+
+
 def _limits_markdown(lim: dict) -> list[str]:
     peak = lim["peak_gflops"]
     small = lim["update_shape_gflops"]["128x64x64"]
@@ -1123,6 +1158,7 @@ def _limits_markdown(lim: dict) -> list[str]:
         f"{small:.0f} GFLOP/s, and with 2048 rows: {lim['update_shape_gflops']['2048x64x64']:.0f} GFLOP/s. "
         f"Streaming memory bandwidth (`x + 1` over 256 MB): {lim['bandwidth_gbs']:.1f} GB/s.",
         "",
+        *_one_core_lines(lim, small),
         "FLOPs per env step, counted from the networks (2 per multiply-accumulate, forward+backward",
         f"= 3 forwards; env, optimizer and elementwise ops left out): PPO reference "
         f"{lim['flops_per_env_step']['ppo_reference']:,.0f} (a rollout forward plus 4 epochs of "

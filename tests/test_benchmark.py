@@ -580,3 +580,29 @@ def test_cases_section_times_the_sb3_api_peers_in_their_env_venvs(tmp_path, monk
     for peer, (path, requirements) in venvs.items():
         assert path == benchmark.env_venv(benchmark.PEERS[peer].venv)
         assert requirements == benchmark.env_requirements(peer)
+
+
+def test_limits_report_gives_one_cores_peak_when_it_was_measured():
+    lim = {"square_matmul_gflops": {512: 190.0, 1024: 200.0}, "peak_gflops": 200.0,
+           "update_shape_gflops": {"128x64x64": 90.0, "2048x64x64": 85.0}, "bandwidth_gbs": 5.0,
+           "flops_per_env_step": {"ppo_reference": 1.0, "dqn_preset": 2.0},
+           "updates": [{"name": "PPO reference, 1 seed(s)", "steps_per_second": 1e5, "gflops": 50.0}]}
+    without = "\n".join(benchmark._limits_markdown(lim))
+    assert "one core's peak" not in without  # results measured before it was timed
+    lim = {**lim, "one_core_square_matmul_gflops": {512: 100.0, 1024: 96.0}, "one_core_peak_gflops": 100.0}
+    text = "\n".join(benchmark._limits_markdown(lim))
+    assert "512: 100, 1024: 96 GFLOP/s: one core's peak is **100 GFLOP/s**, 50% of the machine's" in text
+    assert "128 x 64 @ 64 x 64 product runs at 90% of it" in text
+    assert "| PPO reference, 1 seed(s) | 100,000 | 50.0 | 25% | 56% |" in text
+
+
+def test_one_core_matmul_peak_is_measured_on_one_xla_thread(monkeypatch):
+    calls = []
+
+    def fake_run(argv, **kwargs):
+        calls.append(argv[-1])
+        return type("Done", (), {"returncode": 0, "stdout": '{"128": 50.0, "256": 60.0}\n'})()
+
+    monkeypatch.setattr(benchmark.subprocess, "run", fake_run)
+    assert benchmark.one_core_square_matmul_gflops() == {128: 50.0, 256: 60.0}
+    assert "layout.use_cpu_threads(1)" in calls[0] and "square_matmul_gflops()" in calls[0]
