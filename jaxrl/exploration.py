@@ -1,5 +1,6 @@
-"""Exploration for value-based agents: epsilon schedules and epsilon-greedy action choice,
-as pure functions (jit/vmap-safe; every numeric argument may be traced)."""
+"""Exploration as pure functions (jit/vmap-safe; every numeric argument may be traced):
+epsilon schedules and epsilon-greedy action choice for value-based agents, and the
+Ornstein-Uhlenbeck action noise of DDPG and TD3."""
 
 from __future__ import annotations
 
@@ -52,3 +53,16 @@ def masked_max(q_values, action_mask=None):
         return q_values.max(axis=-1)
     best = jnp.where(action_mask, q_values, -jnp.inf).max(axis=-1)
     return jnp.where(action_mask.any(axis=-1), best, 0.0)
+
+
+def ornstein_uhlenbeck_step(key, noise, first, sigma, theta, dt):
+    """One step of Ornstein-Uhlenbeck action noise around 0 (the process of the DDPG paper
+    and Stable-Baselines3's `OrnsteinUhlenbeckActionNoise`):
+    `x' = x - theta * x * dt + sigma * sqrt(dt) * eps`, `eps ~ N(0, I)`, with `x` restarted
+    at 0 where `first` (a new episode). `noise` `(N, A)`, `first` `(N,)` bool -> `(N, A)`.
+
+    Successive values are correlated (`theta * dt` sets how fast they return to 0), so a
+    deterministic policy explores with sustained pushes instead of per-step jitter."""
+    noise = jnp.where(first[:, None], 0.0, noise)
+    eps = jax.random.normal(key, noise.shape, noise.dtype)
+    return noise - theta * noise * dt + sigma * jnp.sqrt(dt) * eps

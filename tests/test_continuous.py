@@ -151,6 +151,69 @@ def test_td3_target_smoothing_stays_inside_the_clip(noise_std, clip):
         assert np.isclose(deviation[interior], clip, atol=1e-6).mean() > 0.9
 
 
+def test_ornstein_uhlenbeck_step_matches_numpy_and_restarts_at_episode_starts():
+    from jaxrl.exploration import ornstein_uhlenbeck_step
+
+    key = jax.random.PRNGKey(3)
+    noise = jnp.array([[0.4, -0.2], [1.0, 0.5], [-0.3, 0.0]])
+    first = jnp.array([False, True, False])
+    got = np.asarray(jax.jit(ornstein_uhlenbeck_step)(key, noise, first, 0.5, 0.15, 0.01))
+    eps = np.asarray(jax.random.normal(key, noise.shape), np.float64)
+    start = np.where(np.asarray(first)[:, None], 0.0, np.asarray(noise, np.float64))
+    want = start - 0.15 * start * 0.01 + 0.5 * np.sqrt(0.01) * eps
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got[1], 0.5 * 0.1 * eps[1], rtol=1e-5)  # restarted from 0
+
+
+def test_ornstein_uhlenbeck_noise_is_correlated_with_the_stationary_variance():
+    # The AR(1) recursion x' = (1 - theta dt) x + sigma sqrt(dt) eps has stationary variance
+    # sigma^2 / (2 theta - theta^2 dt) and lag-1 correlation 1 - theta dt.
+    from jaxrl.exploration import ornstein_uhlenbeck_step
+
+    sigma, theta, dt, envs_, steps = 0.5, 1.0, 0.01, 2048, 2000
+    first = jnp.zeros(envs_, bool)
+
+    def step(noise, key):
+        new = ornstein_uhlenbeck_step(key, noise, first, sigma, theta, dt)
+        return new, new[:, 0]
+
+    _, path = jax.jit(lambda keys: jax.lax.scan(step, jnp.zeros((envs_, 1)), keys))(
+        jax.random.split(jax.random.PRNGKey(0), steps))
+    path = np.asarray(path, np.float64)[1000:]  # past ten time constants: stationary
+    np.testing.assert_allclose(path.var(), sigma ** 2 / (2 * theta - theta ** 2 * dt), rtol=0.05)
+    lag1 = np.mean(path[1:] * path[:-1]) / path.var()
+    np.testing.assert_allclose(lag1, 1 - theta * dt, atol=0.01)
+
+
+@pytest.mark.parametrize("module", [td3, ddpg])
+def test_ou_exploration_is_carried_across_iterations_and_gaussian_keeps_none(module):
+    env, params = envs.make("Pendulum-v1")
+    tiny = dict(buffer_size=256, batch_size=16, learning_starts=16, hidden_sizes=(8,), num_envs=2)
+    gaussian = module.make(env, params, module.Config(**tiny))
+    ou = module.make(env, params, module.Config(**tiny, exploration="ou", exploration_noise=0.5))
+    for agent, carried in ((gaussian, False), (ou, True)):
+        state = jax.jit(agent.init)(jax.random.PRNGKey(0))
+        assert state.exploration.shape == (2, 1)
+        update = jax.jit(agent.update)
+        state, _ = update(state)
+        after_one = np.asarray(state.exploration)
+        state, _ = update(state)
+        if carried:  # Pendulum episodes last 200 steps: no restart between these two
+            assert np.all(after_one != 0) and np.all(np.asarray(state.exploration) != after_one)
+            step = 0.5 * np.sqrt(0.01)  # one OU increment's scale
+            assert np.max(np.abs(np.asarray(state.exploration) - after_one)) < 5 * step
+        else:
+            assert np.all(after_one == 0) and np.all(np.asarray(state.exploration) == 0)
+
+
+def test_unknown_exploration_is_rejected():
+    env, params = envs.make("Pendulum-v1")
+    with pytest.raises(ConfigError, match="exploration='pink': must be 'gaussian' or 'ou'"):
+        td3.make(env, params, td3.TD3Config(exploration="pink"))
+    with pytest.raises(ConfigError, match="ou_dt"):
+        td3.make(env, params, td3.TD3Config(exploration="ou", ou_dt=0.0))
+
+
 def test_action_rescaling_maps_the_unit_cube_onto_the_box_exactly():
     low = np.array([-2.0, 0.1, -7.3, -1e-3], np.float32)
     high = np.array([2.0, 0.9, 1.1, 5e3], np.float32)

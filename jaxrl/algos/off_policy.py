@@ -150,6 +150,7 @@ class OffPolicyState:
     learner: Any
     buffer: buffers.BufferState
     envs: EnvBatch
+    exploration: jax.Array  # (num_envs, A): the learner's action-noise process (zeros without one)
     key: jax.Array
     iteration: jax.Array
     env_steps: jax.Array
@@ -162,7 +163,9 @@ class Learner:
     """The algorithm-specific pure functions the loop calls.
 
     init: `(key, hp) -> learner` (a pytree).
-    explore: `(learner, hp, obs (N, obs_dim), key) -> actions (N, A)` in [-1, 1].
+    explore: `(learner, hp, obs (N, obs_dim), key) -> actions (N, A)` in [-1, 1]; with a
+      `noise_step`, `(learner, hp, obs, key, noise) -> actions`, `noise` `(N, A)` this step's
+      value of the process.
     learn_step: `(learner, batch, key, hp, step) -> (learner, stats)`, one gradient step on
       a replayed batch `dict(obs, action, reward, discount, next_obs)` (actions in
       [-1, 1]); `step` counts gradient steps before this one; stats are scalars (NaN for a
@@ -170,6 +173,10 @@ class Learner:
     policy_params: `(learner, hp) -> pytree` what `act` and `value` need.
     act: `(policy_params, obs, key, deterministic) -> action` in [-1, 1] for one obs.
     value: `(policy_params, obs) -> Q(obs, deterministic action)`.
+    noise_step: None, or `(noise (N, A), first (N,), hp, key) -> noise`: one step of a
+      temporally correlated action-noise process (e.g. Ornstein-Uhlenbeck), restarted in the
+      envs where `first` (a new episode); the loop carries its state across steps and
+      iterations in `OffPolicyState.exploration`.
     """
 
     init: Callable
@@ -178,6 +185,7 @@ class Learner:
     policy_params: Callable
     act: Callable
     value: Callable
+    noise_step: Callable | None = None
 
 
 def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> Agent:
@@ -195,7 +203,8 @@ def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> 
         return OffPolicyState(
             learner=learner.init(learner_key, hp),
             buffer=buffers.uniform_init(example, config.buffer_size),
-            envs=reset_envs(env, env_params, env_key, config.num_envs), key=key,
+            envs=reset_envs(env, env_params, env_key, config.num_envs),
+            exploration=jnp.zeros((config.num_envs,) + space.shape, jnp.float32), key=key,
             iteration=jnp.zeros((), jnp.int32), env_steps=jnp.zeros((), jnp.int32),
             gradient_steps=jnp.zeros((), jnp.int32), hparams=hp,
         )
@@ -226,15 +235,20 @@ def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> 
         key, rollout_key, learn_key = jax.random.split(state.key, 3)
         warmup = state.env_steps < config.learning_starts
 
-        def policy(carry, obs, first, act_key):
-            explore_key, random_key = jax.random.split(act_key)
-            action = learner.explore(state.learner, hp, obs, explore_key)
+        def policy(noise, obs, first, act_key):
+            if learner.noise_step is None:
+                explore_key, random_key = jax.random.split(act_key)
+                action = learner.explore(state.learner, hp, obs, explore_key)
+            else:
+                explore_key, random_key, noise_key = jax.random.split(act_key, 3)
+                noise = learner.noise_step(noise, first, hp, noise_key)
+                action = learner.explore(state.learner, hp, obs, explore_key, noise)
             random = jax.random.uniform(random_key, action.shape, jnp.float32, -1.0, 1.0)
             action = jnp.where(warmup, random, action)
-            return carry, scale_action(action, low, high), jnp.zeros(obs.shape[0], jnp.float32)
+            return noise, scale_action(action, low, high), jnp.zeros(obs.shape[0], jnp.float32)
 
-        envs_, _, traj = collect(env, env_params, policy, None, state.envs, rollout_key,
-                                 config.num_steps)
+        envs_, noise, traj = collect(env, env_params, policy, state.exploration, state.envs,
+                                     rollout_key, config.num_steps)
         transitions = buffers.n_step_transitions(
             traj.obs.astype(jnp.float32), unscale_action(traj.action, low, high), traj.reward,
             traj.terminated, traj.truncated, traj.final_obs.astype(jnp.float32), hp["gamma"], 1)
@@ -251,8 +265,8 @@ def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> 
         batches = sample_batches(buffer, sample_key)
         (learner_state, gradient_steps), stats = run_if(
             ready, learn, skip, (state.learner, state.gradient_steps), batches, learn_key, hp)
-        state = state.replace(learner=learner_state, buffer=buffer, envs=envs_, key=key,
-                              iteration=state.iteration + 1, env_steps=env_steps,
+        state = state.replace(learner=learner_state, buffer=buffer, envs=envs_, exploration=noise,
+                              key=key, iteration=state.iteration + 1, env_steps=env_steps,
                               gradient_steps=gradient_steps)
         return state, {**episode_metrics(traj), **stats, "learning": ready.astype(jnp.float32)}
 

@@ -9,7 +9,10 @@
 - Delayed updates: the actor (`max_a Q_1(s, mu(s))`) and all target networks are updated
   once every `policy_delay` critic updates.
 - Exploration: Gaussian noise `exploration_noise * N(0, I)` added to `mu(s)`, clipped to
-  [-1, 1] (actions are scaled from [-1, 1] onto the env's box).
+  [-1, 1] (actions are scaled from [-1, 1] onto the env's box); or, with
+  `exploration="ou"`, Ornstein-Uhlenbeck noise of scale `exploration_noise` (`ou_theta`,
+  `ou_dt`; restarted each episode), whose correlated pushes reach sparse rewards that
+  per-step noise does not.
 
 DDPG (Lillicrap et al., 2016; `jaxrl.algos.ddpg`) is this builder with one critic, no
 delay and no target smoothing.
@@ -28,6 +31,7 @@ import optax
 from jaxrl import config as cfg
 from jaxrl.agent import Agent
 from jaxrl.algos import off_policy
+from jaxrl.exploration import ornstein_uhlenbeck_step
 from jaxrl.networks import CriticEnsemble, DeterministicActor
 from jaxrl.targets import soft_update
 
@@ -63,13 +67,16 @@ class TD3Config:
     critic_lr: float = 1e-3
     gamma: float = 0.99
     tau: float = 0.005
-    exploration_noise: float = 0.1  # std of the Gaussian noise on mu(s), in [-1, 1] units
+    exploration: str = "gaussian"  # "gaussian" (independent per step) or "ou" (Ornstein-Uhlenbeck)
+    exploration_noise: float = 0.1  # std of the Gaussian noise on mu(s) (OU: its sigma), in [-1, 1] units
+    ou_theta: float = 0.15  # OU mean reversion rate (SB3's default)
+    ou_dt: float = 1e-2  # OU time step (SB3's default)
     target_noise: float = 0.2  # std of the target-policy smoothing noise
     target_noise_clip: float = 0.5
     adam_eps: float = 1e-8
 
-    TRACED = ("actor_lr", "critic_lr", "gamma", "tau", "exploration_noise", "target_noise",
-              "target_noise_clip", "adam_eps")
+    TRACED = ("actor_lr", "critic_lr", "gamma", "tau", "exploration_noise", "ou_theta", "ou_dt",
+              "target_noise", "target_noise_clip", "adam_eps")
 
 
 # --------------------------------------------------------------------------------------
@@ -104,7 +111,11 @@ def validate(config, env, env_params) -> None:
     off_policy.validate(config, env, env_params, ("actor_lr", "critic_lr"))
     cfg.check(config.policy_delay >= 1, config, "policy_delay",
               "must be >= 1 critic updates per actor update (TD3 uses 2, DDPG 1)")
+    cfg.check(config.exploration in ("gaussian", "ou"), config, "exploration",
+              "must be 'gaussian' or 'ou' (Ornstein-Uhlenbeck)")
     cfg.check(config.exploration_noise >= 0, config, "exploration_noise", "must be >= 0, e.g. 0.1")
+    cfg.check(config.ou_theta >= 0, config, "ou_theta", "must be >= 0, e.g. 0.15")
+    cfg.check(config.ou_dt > 0, config, "ou_dt", "must be > 0, e.g. 0.01")
     cfg.check(config.target_noise >= 0, config, "target_noise", "must be >= 0 (0 turns smoothing off)")
     cfg.check(config.target_noise_clip >= 0, config, "target_noise_clip", "must be >= 0, e.g. 0.5")
 
@@ -133,6 +144,12 @@ def build(algo: str, env, env_params, config) -> Agent:
 
     def explore(learner, hp, obs, key):
         return gaussian_exploration(key, actor.apply(learner["actor"], obs), hp["exploration_noise"])
+
+    def explore_with_process(learner, hp, obs, key, noise):
+        return jnp.clip(actor.apply(learner["actor"], obs) + noise, -1.0, 1.0)
+
+    def ou_noise_step(noise, first, hp, key):
+        return ornstein_uhlenbeck_step(key, noise, first, hp["exploration_noise"], hp["ou_theta"], hp["ou_dt"])
 
     def learn_step(learner, batch, key, hp, step):
         actor_opt, critic_opt = optimizers(hp)
@@ -190,8 +207,10 @@ def build(algo: str, env, env_params, config) -> Agent:
         """min_i Q_i(obs, mu(obs))."""
         return critic.apply(params["critic"], obs, actor.apply(params["actor"], obs)).min(axis=0)
 
-    learner = off_policy.Learner(init=init, explore=explore, learn_step=learn_step,
-                                 policy_params=policy_params, act=act, value=value)
+    ou = config.exploration == "ou"
+    learner = off_policy.Learner(init=init, explore=explore_with_process if ou else explore,
+                                 learn_step=learn_step, policy_params=policy_params, act=act,
+                                 value=value, noise_step=ou_noise_step if ou else None)
     return off_policy.build(algo, env, env_params, config, learner,
                             extras={"actor": actor, "critic": critic})
 
