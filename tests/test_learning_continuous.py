@@ -27,3 +27,13 @@ def test_sac_brax_inverted_pendulum_preset(tmp_path):
     summary = run_preset("sac", "brax/inverted_pendulum", tmp_path).summary
     assert summary["num_seeds"] >= 2 and summary["env_steps"] <= 20_000
     assert summary["mean_return"] >= 900, summary
+
+
+@pytest.mark.slow
+def test_ddpg_mountain_car_continuous_preset_reaches_the_flag(tmp_path):
+    # The reward (+100 at the flag, minus the energy spent) sits behind a climb that
+    # per-step Gaussian noise never finds (TD3 with it stood still at -0.2); the preset's
+    # Ornstein-Uhlenbeck noise does: 92.9 here (seeds 94.1, 93.6, 90.5, 93.6).
+    summary = run_preset("ddpg", "MountainCarContinuous-v0", tmp_path).summary
+    assert summary["num_seeds"] >= 4 and summary["env_steps"] <= 100_000
+    assert summary["mean_return"] >= 85, summary
