@@ -172,7 +172,9 @@ class Checkpointer:
                 f"{meta.get('algo')!r} on {meta.get('env')!r}; its state has "
                 f"{len(found.get('leaves', []))} arrays, this agent's {len(expected['leaves'])}, "
                 "or their shapes differ). Resume with the algorithm, env and config recorded in "
-                "the run's config.json (`jaxrl train --resume RUN_DIR` does this)."
+                "the run's config.json (`jaxrl train --resume RUN_DIR` does this). A checkpoint "
+                "written by an earlier jaxrl whose train state held other arrays does not fit "
+                "either: resume it with that version."
             )
         try:
             with warnings.catch_warnings():
@@ -257,6 +259,10 @@ def check_identity(meta: Mapping[str, Any], run_config: Mapping[str, Any], where
         return json.loads(json.dumps(values, default=_json_default))
 
     theirs, ours = normal(meta), normal(run_config)
+    if isinstance(theirs["config"], dict) and isinstance(ours["config"], dict):
+        # A field the checkpoint does not record was added to the config after it was
+        # written; new fields default to the old behaviour, so that is not a change.
+        ours["config"] = {k: v for k, v in ours["config"].items() if k in theirs["config"]}
     if theirs["algo"] != ours["algo"] or theirs["env"] != ours["env"]:
         raise CheckpointError(
             f"Checkpoint {where} is of {theirs['algo']!r} on {theirs['env']!r}, but this run is "

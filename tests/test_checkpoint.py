@@ -247,3 +247,15 @@ def test_corrupt_checkpoint_is_reported(stopped_run, tmp_path):
     (logdir / "checkpoints" / str(N) / "meta" / "metadata").write_text("{not json")
     with pytest.raises(checkpoint.CheckpointError, match="corrupt"):
         run(agent, logdir=logdir, **kwargs)
+
+
+def test_config_fields_added_after_a_checkpoint_do_not_block_its_resume():
+    written = {"algo": "td3", "env": "Pendulum-v1", "config": {"gamma": 0.99, "tau": 0.005},
+               "num_seeds": 2, "seed": 0, "total_steps": 1000}
+    # This version's config has a field the checkpoint's writer did not know (at its default).
+    now = {**written, "config": {"gamma": 0.99, "tau": 0.005, "layer_norm": False}}
+    checkpoint.check_identity(written, now, "ckpt/10")
+    # A field both know still has to match.
+    changed = {**written, "config": {"gamma": 0.9, "tau": 0.005, "layer_norm": False}}
+    with pytest.raises(checkpoint.CheckpointError, match="gamma=0.99 in the checkpoint vs 0.9"):
+        checkpoint.check_identity(written, changed, "ckpt/10")
