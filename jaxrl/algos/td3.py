@@ -59,8 +59,8 @@ class TD3Config:
     num_critics: int = 2
     policy_delay: int = 2  # critic steps per actor (and target) step
     # LayerNorm after every hidden layer of actor and critics. Off in SB3's TD3; the Brax
-    # presets turn it on: without it the actor's tanh saturates at the action bounds within
-    # a few hundred gradient steps on unnormalised locomotion observations and stays there.
+    # locomotion presets turn it on: without it their actor's tanh saturated at the action
+    # bounds a few hundred gradient steps after the warm-up and stayed there.
     layer_norm: bool = False
     # Traced numeric hyperparameters.
     actor_lr: float = 1e-3
