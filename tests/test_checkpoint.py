@@ -2,6 +2,7 @@
 process killed while checkpointing, Ctrl-C, `jaxrl train --resume`, and bad input."""
 
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -43,7 +44,22 @@ def _returns_column(logdir):
 
 @pytest.mark.parametrize("name", sorted(algos.ALGORITHMS))
 def test_resume_is_bitwise_identical_to_an_uninterrupted_run(name, tmp_path):
-    agent, total_steps = make_tiny(name, iterations=2 * N)
+    _assert_resume_is_bitwise_identical(*make_tiny(name, iterations=2 * N), tmp_path)
+
+
+def test_resume_continues_the_ornstein_uhlenbeck_noise_bitwise(tmp_path):
+    # The noise process's state lives in the train state, so a resumed run explores as the
+    # uninterrupted one does.
+    tiny, total_steps = make_tiny("ddpg", iterations=2 * N)
+    agent = algos.get("ddpg").make(tiny.env, tiny.env_params,
+                                   dataclasses.replace(tiny.config, exploration="ou", exploration_noise=0.5))
+    state = _assert_resume_is_bitwise_identical(agent, total_steps, tmp_path)
+    assert np.all(np.asarray(state.exploration) != 0)
+
+
+def _assert_resume_is_bitwise_identical(agent, total_steps, tmp_path):
+    """Train `agent` straight through, and again stopped after N iterations and resumed:
+    the same final state bit for bit, the same metrics and summary. Returns the state."""
     common = dict(total_steps=total_steps, num_seeds=2, seed=3, eval_episodes=2, num_logs=2 * N,
                   progress=False, checkpoint_every=1, keep_checkpoints=2)
     straight = run(agent, logdir=tmp_path / "straight", **common)
@@ -63,6 +79,7 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(name, tmp_path):
     assert _returns_column(tmp_path / "straight") == _returns_column(tmp_path / "resumed")
     # The last K=2 checkpoints are kept.
     assert checkpoint.Checkpointer(tmp_path / "resumed").steps() == [2 * N - 1, 2 * N]
+    return resumed.state
 
 
 CHILD = textwrap.dedent("""
