@@ -236,6 +236,16 @@ def _cpu_layout_code(devices: int = 1, threads: int | None = None) -> str:
     return code
 
 
+def _worker_result(code: str, what: str, env: dict | None = None):
+    """Run `code` in a fresh Python process (with environment `env`, else this one's) and
+    return the JSON value it printed last; a failure raises with the end of its stderr."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         **({"env": env} if env is not None else {}))
+    if out.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def time_ours_on_layout(total_steps: int, seeds: list[int], devices: int = 1,
                       threads: int | None = None, split: bool = False) -> list[dict]:
     """`time_ours` for each seed count in a fresh process with `devices` forced CPU devices,
@@ -243,13 +253,9 @@ def time_ours_on_layout(total_steps: int, seeds: list[int], devices: int = 1,
     costs more than it gains on these small kernels), and `threads` XLA worker threads
     (None: XLA's default, one per core); with `split`, every seed on two devices, one
     learning its actor and the other its critic."""
-    out = subprocess.run([sys.executable, "-c", _cpu_layout_code(2 if split else devices, threads)
+    return _worker_result(_cpu_layout_code(2 if split else devices, threads)
                           + f"from jaxrl.benchmark import _layout_worker; "
-                            f"_layout_worker({total_steps}, {list(seeds)}, {split})"],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"CPU-layout worker failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+                            f"_layout_worker({total_steps}, {list(seeds)}, {split})", "CPU-layout worker")
 
 
 def _cold_worker(total_steps: int, split: bool = False) -> None:
@@ -262,14 +268,10 @@ def time_ours_cold(total_steps: int, threads: int | None = None, split: bool = F
     or with `split` its actor and critic on two forced CPU devices (`--shard networks`)."""
     env = _compilation_cache_env(enabled=False)
     t = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", _cpu_layout_code(2 if split else 1, threads)
-         + f"from jaxrl.benchmark import _cold_worker; _cold_worker({total_steps}, {split})"],
-        capture_output=True, text=True, env=env, check=True,
-    )
-    cold = time.perf_counter() - t
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["cold_seconds"] = cold
+    result = _worker_result(_cpu_layout_code(2 if split else 1, threads)
+                            + f"from jaxrl.benchmark import _cold_worker; _cold_worker({total_steps}, {split})",
+                            "cold-start worker", env)
+    result["cold_seconds"] = time.perf_counter() - t
     return result
 
 
@@ -385,10 +387,7 @@ def time_to_threshold_subprocess(cache: bool, threads: int | None = ONE_SEED_THR
             + ("from jaxrl.train import enable_compilation_cache; enable_compilation_cache(); " if cache else "")
             + f"b._threshold_worker({json.dumps(json.dumps(kwargs))})")
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        raise RuntimeError(f"time-to-threshold worker failed:\n{out.stderr[-3000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = _worker_result(code, "time-to-threshold worker", env)
     # Interpreter start-up before the worker's clock started: count it too.
     result["process_seconds"] = time.perf_counter() - t
     return result
@@ -957,13 +956,8 @@ def run_scaling(num_envs=SCALING_NUM_ENVS, quick: bool = False, devices: int = 1
     split = [] if quick else [n for n in counts if n >= devices and n % devices == 0]
     if devices > 1 and split:
         print(f"scaling: {split} envs over {devices} forced CPU devices ...", file=sys.stderr)
-        worker = subprocess.run(
-            [sys.executable, "-c", _cpu_layout_code(devices)
-             + f"from jaxrl.benchmark import _scaling_worker; _scaling_worker({split}, {devices})"],
-            capture_output=True, text=True)
-        if worker.returncode != 0:
-            raise RuntimeError(f"scaling worker on {devices} devices failed:\n{worker.stderr[-3000:]}")
-        out += json.loads(worker.stdout.strip().splitlines()[-1])
+        out += _worker_result(_cpu_layout_code(devices) + "from jaxrl.benchmark import _scaling_worker; "
+                              f"_scaling_worker({split}, {devices})", f"scaling worker on {devices} devices")
     return out
 
 
@@ -1098,13 +1092,10 @@ def square_matmul_gflops(sizes=SQUARE_MATMUL_SIZES) -> dict[int, float]:
 def one_core_square_matmul_gflops() -> dict[int, float]:
     """`square_matmul_gflops` in a fresh process on one XLA worker thread (`--cpu-threads
     1`): one core's peak, the most a program that runs its kernels one after another can use."""
-    out = subprocess.run([sys.executable, "-c", _cpu_layout_code(threads=1)
-                          + "import json; from jaxrl.benchmark import square_matmul_gflops; "
-                            "print(json.dumps(square_matmul_gflops()))"],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"one-thread matmul worker failed:\n{out.stderr[-3000:]}")
-    return {int(n): g for n, g in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    gflops = _worker_result(_cpu_layout_code(threads=1) + "import json; from jaxrl.benchmark import "
+                            "square_matmul_gflops; print(json.dumps(square_matmul_gflops()))",
+                            "one-thread matmul worker")
+    return {int(n): g for n, g in gflops.items()}
 
 
 def run_limits(ppo_seeds: list[dict] | None, ppo_seeds_devices: list[dict] | None = None) -> dict:
@@ -1140,9 +1131,11 @@ def _one_core_lines(lim: dict, small: float) -> list[str]:
     one = lim["one_core_peak_gflops"]
     return ["On one XLA worker thread (`--cpu-threads 1`, a fresh process) the square products run at "
             + ", ".join(f"{n}: {g:.0f}" for n, g in lim["one_core_square_matmul_gflops"].items())
-            + f" GFLOP/s: one core's peak is **{one:.0f} GFLOP/s**, {100 * one / lim['peak_gflops']:.0f}% of "
-            f"the machine's, and the updates' 128 x 64 @ 64 x 64 product runs at {100 * small / one:.0f}% of it. A program that runs its kernels one after another "
-            "(one seed) can use one core's peak at most; one device per core (`--cpu-devices`) all of them.",
+            + f" GFLOP/s: one core's peak is **{one:.0f} GFLOP/s**, "
+            f"{100 * one / lim['peak_gflops']:.0f}% of the machine's, and the updates' 128 x 64 @ 64 x 64 "
+            f"product runs at {100 * small / one:.0f}% of it. A program that runs its kernels one after "
+            "another (one seed) can use one core's peak at most; one device per core (`--cpu-devices`) "
+            "all of them.",
             ""]
 
 
