@@ -569,6 +569,30 @@ class TanhGaussianActor(nn.Module):
         return mean, log_std
 
 
+class StateDependentNoiseActor(nn.Module):
+    """SAC's actor for generalized state-dependent exploration (gSDE; Raffin et al., 2022):
+    `(..., obs_dim) -> (mean (..., A), latent (..., L), log_std (L, A))`.
+
+    `latent` is the torso's last hidden layer (L = `hidden_sizes[-1]`); the exploration
+    noise is `latent @ W` for a noise matrix `W ~ N(0, exp(log_std)^2)` held for many steps,
+    so the same state gets the same push and the policy explores smoothly. `log_std` is a
+    parameter, not a function of the state (initialised to 0 here; SAC sets its start value).
+    The mean is clipped to `[-clip_mean, clip_mean]` before the tanh squashing, as
+    Stable-Baselines3 does for gSDE, so it cannot saturate the tanh beyond recovery."""
+
+    action_dim: int
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+    clip_mean: float = 2.0
+
+    @nn.compact
+    def __call__(self, obs):
+        latent = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
+        mean = jnp.clip(output_dense(self.action_dim, 0.01)(latent), -self.clip_mean, self.clip_mean)
+        log_std = self.param("log_std", nn.initializers.zeros, (latent.shape[-1], self.action_dim))
+        return mean, latent, log_std
+
+
 class DeterministicActor(nn.Module):
     """TD3/DDPG's actor: `(..., obs_dim) -> (..., action_dim)` in [-1, 1] (tanh output)."""
 

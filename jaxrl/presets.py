@@ -337,8 +337,15 @@ _PRESETS += [
     # find. TD3 and DDPG explore with Ornstein-Uhlenbeck noise of 0.5 (RL Zoo's choice for
     # TD3): all 4 seeds of each reach the flag by 80k env steps. With Gaussian noise of 0.5
     # instead (4 x 50k) TD3 stood still (-0.2), and so did SAC with a fixed temperature of
-    # 0.1 (-0.001): no SAC preset until jaxrl has gSDE, RL Zoo's exploration for it
-    # (docs/continuous.md).
+    # 0.1 (-0.001). SAC explores it with gSDE, RL Zoo's config for it: one env, 32 gradient
+    # steps of 512 every 32 env steps, fixed temperature 0.1, gamma 0.9999, tau 0.01, 64-64,
+    # noise log std -3.67 (docs/continuous.md).
+    Preset(name="MountainCarContinuous-v0", algo="sac", env="MountainCarContinuous-v0",
+           overrides=dict(num_steps=32, gradient_steps=32, batch_size=512, buffer_size=50_000,
+                          learning_starts=0, hidden_sizes=(64, 64), exploration="gsde",
+                          log_std_init=-3.67, autotune_alpha=False, init_alpha=0.1,
+                          gamma=0.9999, tau=0.01),
+           total_steps=50_000, num_seeds=4),
 ] + [
     Preset(name="MountainCarContinuous-v0", algo=algo, env="MountainCarContinuous-v0",
            overrides=dict(num_envs=8, gradient_steps=4, batch_size=256, buffer_size=100_000,

@@ -47,14 +47,18 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(name, tmp_path):
     _assert_resume_is_bitwise_identical(*make_tiny(name, iterations=2 * N), tmp_path)
 
 
-def test_resume_continues_the_ornstein_uhlenbeck_noise_bitwise(tmp_path):
+@pytest.mark.parametrize("name,exploration", [
+    ("ddpg", dict(exploration="ou", exploration_noise=0.5)),  # Ornstein-Uhlenbeck noise
+    ("sac", dict(exploration="gsde", sde_sample_freq=3)),  # gSDE's held noise matrices
+])
+def test_resume_continues_the_exploration_noise_bitwise(name, exploration, tmp_path):
     # The noise process's state lives in the train state, so a resumed run explores as the
     # uninterrupted one does.
-    tiny, total_steps = make_tiny("ddpg", iterations=2 * N)
-    agent = algos.get("ddpg").make(tiny.env, tiny.env_params,
-                                   dataclasses.replace(tiny.config, exploration="ou", exploration_noise=0.5))
+    tiny, total_steps = make_tiny(name, iterations=2 * N)
+    agent = algos.get(name).make(tiny.env, tiny.env_params, dataclasses.replace(tiny.config, **exploration))
     state = _assert_resume_is_bitwise_identical(agent, total_steps, tmp_path)
-    assert np.all(np.asarray(state.exploration) != 0)
+    noise = state.exploration["eps"] if isinstance(state.exploration, dict) else state.exploration
+    assert np.all(np.asarray(noise) != 0)
 
 
 def _assert_resume_is_bitwise_identical(agent, total_steps, tmp_path):

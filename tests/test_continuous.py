@@ -131,6 +131,108 @@ def test_temperature_drives_entropy_to_its_target_on_a_probe(target_per_dim, ini
 
 
 # --------------------------------------------------------------------------------------
+# gSDE: state-dependent exploration for SAC
+# --------------------------------------------------------------------------------------
+
+
+def _gsde_reference(eps, mean, latent, log_std):
+    """float64 NumPy: pre-squash u = mean + latent @ (exp(log_std) * eps) (eps one matrix or
+    one per row), the action tanh(u) and its log-probability under N(mean, std(s)) with
+    std(s)^2 = latent^2 @ exp(log_std)^2 + 1e-6, minus the tanh's log-Jacobian."""
+    eps, mean, latent, log_std = (np.asarray(x, np.float64) for x in (eps, mean, latent, log_std))
+    weights = np.exp(log_std) * eps
+    noise = latent @ weights if eps.ndim == 2 else np.einsum("nl,nla->na", latent, weights)
+    u = mean + noise
+    state_log_std = 0.5 * np.log(latent ** 2 @ np.exp(log_std) ** 2 + 1e-6)
+    return np.tanh(u), _reference_log_prob(mean, state_log_std, u)
+
+
+@pytest.mark.parametrize("per_row", [False, True])
+def test_gsde_sample_and_log_prob_match_numpy(per_row):
+    rng = np.random.default_rng(0)
+    n, latent_dim, action_dim = 6, 5, 2
+    mean = rng.normal(size=(n, action_dim)).astype(np.float32)
+    latent = rng.normal(size=(n, latent_dim)).astype(np.float32)
+    log_std = rng.uniform(-2.0, 0.5, size=(latent_dim, action_dim)).astype(np.float32)
+    eps_shape = (n, latent_dim, action_dim) if per_row else (latent_dim, action_dim)
+    eps = rng.normal(size=eps_shape).astype(np.float32)
+    action, log_prob = jax.jit(sac.sample_gsde)(eps, mean, latent, log_std)
+    want_action, want_log_prob = _gsde_reference(eps, mean, latent, log_std)
+    np.testing.assert_allclose(np.asarray(action), want_action, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(log_prob), want_log_prob, rtol=1e-4, atol=1e-4)
+
+
+def test_gsde_log_std_is_the_spread_of_the_noise_over_fresh_matrices():
+    """Over many noise matrices, `latent @ W` at a fixed state has the std `gsde_log_std`
+    gives (the Gaussian the losses score actions under is the one exploration draws from),
+    and a state twice as far from zero gets twice the spread."""
+    latent = jnp.array([[0.5, -1.0, 2.0], [1.0, -2.0, 4.0]])
+    log_std = jnp.array([[-1.0, 0.0], [-0.5, -2.0], [0.3, -1.0]])
+    eps = jax.random.normal(jax.random.PRNGKey(0), (20000, 3, 2))
+    noise = jax.vmap(lambda e: latent @ (jnp.exp(log_std) * e))(eps)  # (draws, 2 states, A)
+    spread = np.asarray(noise).std(axis=0)
+    np.testing.assert_allclose(spread, np.exp(np.asarray(sac.gsde_log_std(latent, log_std))), rtol=0.03)
+    np.testing.assert_allclose(spread[1], 2 * spread[0], rtol=1e-3)
+
+
+def _gsde_agent(**changes):
+    env, params = envs.make("Pendulum-v1")
+    config = sac.SACConfig(num_envs=3, num_steps=6, buffer_size=64, batch_size=32, learning_starts=0,
+                           hidden_sizes=(8, 2), activation="tanh", exploration="gsde", **changes)
+    return sac.make(env, params, config)
+
+
+@pytest.mark.parametrize("sample_freq,fresh_steps", [(-1, {0, 6}), (4, {0, 4, 6, 10}), (1, set(range(12)))])
+def test_gsde_draws_a_new_noise_matrix_only_at_its_reset_points(sample_freq, fresh_steps):
+    """One matrix per env held through each 6-step iteration (-1), or renewed every
+    `sde_sample_freq` steps counted from the iteration's start, as Stable-Baselines3 does."""
+    learner = _gsde_agent(sde_sample_freq=sample_freq).extras["learner"]
+    noise = learner.noise_init(3)
+    assert noise["eps"].shape == (3, 2, 1)  # (envs, latent = last hidden layer, actions)
+    step = jax.jit(learner.noise_step)
+    first = jnp.zeros(3, bool)
+    for t in range(12):
+        new = step(noise, first, None, jax.random.PRNGKey(t))
+        changed = np.asarray(new["eps"] != noise["eps"])
+        assert changed.all() if t in fresh_steps else not changed.any(), t
+        noise = new
+
+
+def test_gsde_explores_with_one_matrix_per_env_through_an_iteration():
+    """The actions a gSDE agent takes: with a 2-unit latent, every pre-squash deviation from
+    the mean of one env's 6 steps is `latent(s) @ w` for a single w (a consistent 6 x 2
+    linear system), which fails once the matrix is renewed mid-iteration."""
+    residuals = {}
+    for sample_freq in (-1, 3):
+        agent = _gsde_agent(sde_sample_freq=sample_freq)
+        state = jax.jit(agent.init)(jax.random.PRNGKey(1))
+        state, _ = jax.jit(agent.update)(state)  # 18 transitions, fewer than a batch: no learning
+        actor = agent.extras["actor"]
+        obs = np.asarray(state.buffer.data["obs"][:18]).reshape(6, 3, -1)  # (step, env, obs)
+        action = np.asarray(state.buffer.data["action"][:18], np.float64).reshape(6, 3)
+        mean, latent, _ = actor.apply(state.learner["actor"], jnp.asarray(obs))
+        deviation = np.arctanh(np.clip(action, -1 + 1e-7, 1 - 1e-7)) - np.asarray(mean, np.float64)[..., 0]
+        worst = 0.0
+        for env_index in range(3):
+            a = np.asarray(latent, np.float64)[:, env_index]
+            w, *_ = np.linalg.lstsq(a, deviation[:, env_index], rcond=None)
+            worst = max(worst, np.abs(a @ w - deviation[:, env_index]).max() / np.abs(deviation[:, env_index]).max())
+        residuals[sample_freq] = worst
+    assert residuals[-1] < 1e-3 and residuals[3] > 1e-2, residuals
+
+
+def test_gsde_starts_at_log_std_init_and_is_validated():
+    agent = _gsde_agent(log_std_init=-3.67)
+    state = jax.jit(agent.init)(jax.random.PRNGKey(0))
+    np.testing.assert_allclose(np.asarray(state.learner["actor"]["params"]["log_std"]), -3.67)
+    env, params = envs.make("Pendulum-v1")
+    with pytest.raises(ConfigError, match="exploration='ou': must be 'gaussian' or 'gsde'"):
+        sac.make(env, params, sac.SACConfig(exploration="ou"))
+    with pytest.raises(ConfigError, match="sde_sample_freq=0"):
+        sac.make(env, params, sac.SACConfig(exploration="gsde", sde_sample_freq=0))
+
+
+# --------------------------------------------------------------------------------------
 # TD3 target smoothing, exploration, action rescaling
 # --------------------------------------------------------------------------------------
 

@@ -150,7 +150,7 @@ class OffPolicyState:
     learner: Any
     buffer: buffers.BufferState
     envs: EnvBatch
-    exploration: jax.Array  # (num_envs, A): the learner's action-noise process (zeros without one)
+    exploration: Any  # the learner's action-noise process (`Learner.noise_init`; (num_envs, A) zeros without one)
     key: jax.Array
     iteration: jax.Array
     env_steps: jax.Array
@@ -164,8 +164,8 @@ class Learner:
 
     init: `(key, hp) -> learner` (a pytree).
     explore: `(learner, hp, obs (N, obs_dim), key) -> actions (N, A)` in [-1, 1]; with a
-      `noise_step`, `(learner, hp, obs, key, noise) -> actions`, `noise` `(N, A)` this step's
-      value of the process.
+      `noise_step`, `(learner, hp, obs, key, noise) -> actions`, `noise` this step's state of
+      the process.
     learn_step: `(learner, batch, key, hp, step) -> (learner, stats)`, one gradient step on
       a replayed batch `dict(obs, action, reward, discount, next_obs)` (actions in
       [-1, 1]); `step` counts gradient steps before this one; stats are scalars (NaN for a
@@ -173,10 +173,12 @@ class Learner:
     policy_params: `(learner, hp) -> pytree` what `act` and `value` need.
     act: `(policy_params, obs, key, deterministic) -> action` in [-1, 1] for one obs.
     value: `(policy_params, obs) -> Q(obs, deterministic action)`.
-    noise_step: None, or `(noise (N, A), first (N,), hp, key) -> noise`: one step of a
-      temporally correlated action-noise process (e.g. Ornstein-Uhlenbeck), restarted in the
-      envs where `first` (a new episode); the loop carries its state across steps and
-      iterations in `OffPolicyState.exploration`.
+    noise_step: None, or `(noise, first (N,), hp, key) -> noise`: one step of a temporally
+      correlated action-noise process (e.g. Ornstein-Uhlenbeck, restarted in the envs where
+      `first`, a new episode; or gSDE's noise matrices, resampled every so many steps); the
+      loop carries its state across steps and iterations in `OffPolicyState.exploration`.
+    noise_init: None, or `num_envs -> noise`: the process's state before the first step (a
+      pytree; without it, `(num_envs, A)` zeros, the state of an OU process at rest).
     """
 
     init: Callable
@@ -186,6 +188,7 @@ class Learner:
     act: Callable
     value: Callable
     noise_step: Callable | None = None
+    noise_init: Callable | None = None
 
 
 def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> Agent:
@@ -204,7 +207,8 @@ def build(algo: str, env, env_params, config, learner: Learner, extras=None) -> 
             learner=learner.init(learner_key, hp),
             buffer=buffers.uniform_init(example, config.buffer_size),
             envs=reset_envs(env, env_params, env_key, config.num_envs),
-            exploration=jnp.zeros((config.num_envs,) + space.shape, jnp.float32), key=key,
+            exploration=(learner.noise_init(config.num_envs) if learner.noise_init is not None
+                         else jnp.zeros((config.num_envs,) + space.shape, jnp.float32)), key=key,
             iteration=jnp.zeros((), jnp.int32), env_steps=jnp.zeros((), jnp.int32),
             gradient_steps=jnp.zeros((), jnp.int32), hparams=hp,
         )

@@ -11,6 +11,14 @@ Algorithms and Applications" paper), for continuous actions.
   the pre-squash sample u in the numerically stable form `2 (log 2 - u - softplus(-2u))`,
   so it stays finite for actions at the bounds. Actor loss `E[alpha log pi(a|s) - min_i
   Q_i(s, a)]` with the reparameterised sample.
+- Or, with `exploration="gsde"`, generalized state-dependent exploration (gSDE; Raffin et
+  al., 2022, as Stable-Baselines3's `use_sde`): the pre-squash action is `mu(s) + z(s) @ W`,
+  with `z(s)` the actor's last hidden layer and a noise matrix `W ~ N(0, exp(log_std)^2)`
+  (`log_std` a parameter, started at `log_std_init`) held for `sde_sample_freq` steps (-1:
+  a whole iteration) in each env. The same state gets the same push, so the car, the
+  walker, the arm explores with smooth, sustained actions instead of per-step jitter. The
+  losses use the Gaussian `N(mu(s), sum_j z_j(s)^2 exp(log_std_j)^2)` this induces, with one
+  fresh matrix per gradient step for every reparameterised sample of the batch.
 - Automatic temperature: `log alpha` is trained on `-log alpha * (log pi + H_target)`,
   which raises alpha when the policy's entropy is below the target `H_target =
   target_entropy_per_dim * dim(A)` (default -dim(A)) and lowers it when above.
@@ -34,7 +42,7 @@ import optax
 from jaxrl import config as cfg
 from jaxrl.agent import Agent
 from jaxrl.algos import off_policy
-from jaxrl.networks import CriticEnsemble, TanhGaussianActor
+from jaxrl.networks import CriticEnsemble, StateDependentNoiseActor, TanhGaussianActor
 from jaxrl.targets import soft_update
 
 
@@ -61,6 +69,8 @@ class SACConfig:
     num_critics: int = 2
     # Switches.
     autotune_alpha: bool = True  # False: alpha stays at init_alpha
+    exploration: str = "gaussian"  # "gaussian" (fresh noise each step) or "gsde" (state-dependent)
+    sde_sample_freq: int = -1  # gSDE: env steps between noise matrices (-1: one per iteration)
     # Traced numeric hyperparameters.
     actor_lr: float = 3e-4
     critic_lr: float = 3e-4
@@ -70,9 +80,10 @@ class SACConfig:
     init_alpha: float = 1.0
     target_entropy_per_dim: float = -1.0  # target entropy = this * dim(A)
     adam_eps: float = 1e-8
+    log_std_init: float = -3.0  # gSDE: the noise matrix's initial log std (Stable-Baselines3's)
 
     TRACED = ("actor_lr", "critic_lr", "alpha_lr", "gamma", "tau", "init_alpha",
-              "target_entropy_per_dim", "adam_eps")
+              "target_entropy_per_dim", "adam_eps", "log_std_init")
 
 
 # --------------------------------------------------------------------------------------
@@ -113,6 +124,29 @@ def sample_tanh_gaussian(key, mean, log_std):
     return jnp.tanh(pre_tanh), tanh_gaussian_log_prob(mean, log_std, pre_tanh)
 
 
+GSDE_VARIANCE_EPS = 1e-6  # added to gSDE's variance, as Stable-Baselines3 does
+
+
+def gsde_log_std(latent, log_std):
+    """The log std of the Gaussian gSDE induces over pre-squash actions: the noise
+    `latent @ W`, `W_ja ~ N(0, exp(log_std_ja)^2)` independent, has variance
+    `sum_j latent_j^2 exp(log_std_ja)^2` per action (plus `GSDE_VARIANCE_EPS`).
+    `latent` `(..., L)`, `log_std` `(L, A)` -> `(..., A)`."""
+    return 0.5 * jnp.log(jnp.square(latent) @ jnp.exp(2.0 * log_std) + GSDE_VARIANCE_EPS)
+
+
+def sample_gsde(eps, mean, latent, log_std):
+    """`a = tanh(mean + latent @ (exp(log_std) * eps))` and `log pi(a|s)` under gSDE's
+    Gaussian (`gsde_log_std`). `eps` is a standard-normal noise matrix: `(L, A)`, one for
+    every row of `latent` (a gradient step's batch), or `(N, L, A)`, one per row (per env).
+    Differentiable in mean, latent and log_std (the reparameterisation of `W`).
+    Shapes: mean `(N, A)`, latent `(N, L)`, log_std `(L, A)` -> `((N, A), (N,))`."""
+    weights = jnp.exp(log_std) * eps
+    noise = latent @ weights if eps.ndim == 2 else jnp.einsum("nl,nla->na", latent, weights)
+    pre_tanh = mean + noise
+    return jnp.tanh(pre_tanh), tanh_gaussian_log_prob(mean, gsde_log_std(latent, log_std), pre_tanh)
+
+
 def soft_q_targets(rewards, discounts, next_q_min, next_log_prob, alpha):
     """`r + discount * (min_i Q_target_i(s', a') - alpha * log pi(a'|s'))`. `discounts` is
     gamma, or 0 after a termination."""
@@ -139,13 +173,24 @@ def actor_loss(alpha, log_prob, q_min):
 def validate(config: SACConfig, env, env_params) -> None:
     off_policy.validate(config, env, env_params, ("actor_lr", "critic_lr", "alpha_lr"))
     cfg.check(config.init_alpha > 0, config, "init_alpha", "must be > 0 (alpha = exp(log_alpha))")
+    cfg.check(config.exploration in ("gaussian", "gsde"), config, "exploration",
+              "must be 'gaussian' or 'gsde' (generalized state-dependent exploration)")
+    cfg.check(config.sde_sample_freq == -1 or config.sde_sample_freq >= 1, config, "sde_sample_freq",
+              "must be -1 (a new gSDE noise matrix each iteration) or >= 1 env steps")
 
 
 def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
     validate(config, env, env_params)
     action_dim = int(env.action_space(env_params).shape[0])
     obs_dim = int(env.observation_space(env_params).shape[0])
-    actor = TanhGaussianActor(action_dim, tuple(config.hidden_sizes), config.activation)
+    gsde = config.exploration == "gsde"
+    if gsde:
+        actor = StateDependentNoiseActor(action_dim, tuple(config.hidden_sizes), config.activation)
+        latent_dim = config.hidden_sizes[-1]
+        # Steps (per env) between noise matrices; -1 holds one for each iteration's rollout.
+        sde_every = config.num_steps if config.sde_sample_freq == -1 else config.sde_sample_freq
+    else:
+        actor = TanhGaussianActor(action_dim, tuple(config.hidden_sizes), config.activation)
     critic = CriticEnsemble(config.num_critics, tuple(config.hidden_sizes), config.activation)
 
     def optimizers(hp):
@@ -156,6 +201,9 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
     def init(key, hp):
         actor_key, critic_key = jax.random.split(key)
         actor_params = actor.init(actor_key, jnp.zeros((obs_dim,)))
+        if gsde:
+            inner = actor_params["params"]
+            actor_params = {"params": {**inner, "log_std": jnp.full_like(inner["log_std"], hp["log_std_init"])}}
         critic_params = critic.init(critic_key, jnp.zeros((obs_dim,)), jnp.zeros((action_dim,)))
         log_alpha = jnp.log(hp["init_alpha"])
         actor_opt, critic_opt, alpha_opt = optimizers(hp)
@@ -163,18 +211,42 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
                     log_alpha=log_alpha, actor_opt=actor_opt.init(actor_params),
                     critic_opt=critic_opt.init(critic_params), alpha_opt=alpha_opt.init(log_alpha))
 
+    def sample(actor_params, obs, noise):
+        """A reparameterised action and its log-probability; `noise` is a key (Gaussian) or
+        a standard-normal noise matrix (gSDE)."""
+        if gsde:
+            return sample_gsde(noise, *actor.apply(actor_params, obs))
+        return sample_tanh_gaussian(noise, *actor.apply(actor_params, obs))
+
     def explore(learner, hp, obs, key):
-        mean, log_std = actor.apply(learner["actor"], obs)
-        return sample_tanh_gaussian(key, mean, log_std)[0]
+        return sample(learner["actor"], obs, key)[0]
+
+    def explore_gsde(learner, hp, obs, key, noise):
+        return sample(learner["actor"], obs, noise["eps"])[0]
+
+    def gsde_noise_init(num_envs):
+        # Zeros until the first step draws them (its step count is 0).
+        return {"eps": jnp.zeros((num_envs, latent_dim, action_dim), jnp.float32),
+                "steps": jnp.zeros((), jnp.int32)}
+
+    def gsde_noise_step(noise, first, hp, key):
+        """A new noise matrix per env at the start of each iteration's rollout and every
+        `sde_every` steps into it (Stable-Baselines3's reset points); held otherwise."""
+        fresh = (noise["steps"] % config.num_steps) % sde_every == 0
+        eps = jnp.where(fresh, jax.random.normal(key, noise["eps"].shape, jnp.float32), noise["eps"])
+        return {"eps": eps, "steps": noise["steps"] + 1}
 
     def learn_step(learner, batch, key, hp, step):
         actor_opt, critic_opt, alpha_opt = optimizers(hp)
-        next_key, actor_key = jax.random.split(key)
+        if gsde:  # one noise matrix for the step, drawn with the current log std
+            next_noise = actor_noise = jax.random.normal(key, (latent_dim, action_dim), jnp.float32)
+        else:
+            next_noise, actor_noise = jax.random.split(key)
         alpha = jnp.exp(learner["log_alpha"])
         obs, action = batch["obs"], batch["action"]
 
         # Critics: regress every Q_i on the soft target.
-        next_action, next_log_prob = sample_tanh_gaussian(next_key, *actor.apply(learner["actor"], batch["next_obs"]))
+        next_action, next_log_prob = sample(learner["actor"], batch["next_obs"], next_noise)
         next_q = critic.apply(learner["target_critic"], batch["next_obs"], next_action).min(axis=0)
         targets = jax.lax.stop_gradient(
             soft_q_targets(batch["reward"], batch["discount"], next_q, next_log_prob, alpha))
@@ -189,7 +261,7 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
 
         # Actor, against the updated critics.
         def actor_loss_fn(params):
-            new_action, log_prob = sample_tanh_gaussian(actor_key, *actor.apply(params, obs))
+            new_action, log_prob = sample(params, obs, actor_noise)
             q_min = critic.apply(critic_params, obs, new_action).min(axis=0)
             return actor_loss(alpha, log_prob, q_min), log_prob
 
@@ -211,24 +283,32 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
                        alpha_opt=alpha_opt_state)
         stats = {"critic_loss": critic_loss, "actor_loss": policy_loss, "alpha_loss": alpha_loss,
                  "alpha": alpha, "entropy": -log_prob.mean(), "q_mean": q_mean}
+        if gsde:  # the noise matrix's mean std, Stable-Baselines3's train/std
+            stats["sde_std"] = jnp.exp(actor_params["params"]["log_std"]).mean()
         return learner, stats
 
     def policy_params(learner, hp):
         return {"actor": learner["actor"], "critic": learner["critic"]}
 
     def act(params, obs, key, deterministic: bool = False):
-        mean, log_std = actor.apply(params["actor"], obs)
+        if gsde:  # a fresh noise matrix per call: the induced Gaussian at this state
+            mean, latent, log_std = actor.apply(params["actor"], obs)
+            log_std = gsde_log_std(latent, log_std)
+        else:
+            mean, log_std = actor.apply(params["actor"], obs)
         if deterministic:
             return jnp.tanh(mean)
         return sample_tanh_gaussian(key, mean, log_std)[0]
 
     def value(params, obs):
         """min_i Q_i(obs, deterministic action)."""
-        mean, _ = actor.apply(params["actor"], obs)
+        mean = actor.apply(params["actor"], obs)[0]
         return critic.apply(params["critic"], obs, jnp.tanh(mean)).min(axis=0)
 
-    learner = off_policy.Learner(init=init, explore=explore, learn_step=learn_step,
-                                 policy_params=policy_params, act=act, value=value)
+    learner = off_policy.Learner(
+        init=init, explore=explore_gsde if gsde else explore, learn_step=learn_step,
+        policy_params=policy_params, act=act, value=value,
+        noise_step=gsde_noise_step if gsde else None, noise_init=gsde_noise_init if gsde else None)
     return off_policy.build("sac", env, env_params, config, learner,
                             extras={"actor": actor, "critic": critic})
 
