@@ -37,3 +37,13 @@ def test_ddpg_mountain_car_continuous_preset_reaches_the_flag(tmp_path):
     summary = run_preset("ddpg", "MountainCarContinuous-v0", tmp_path).summary
     assert summary["num_seeds"] >= 4 and summary["env_steps"] <= 100_000
     assert summary["mean_return"] >= 85, summary
+
+
+@pytest.mark.slow
+def test_sac_gsde_mountain_car_continuous_reaches_the_flag(tmp_path):
+    # SAC's preset explores with gSDE (RL Zoo's config). The same config with SAC's
+    # per-step Gaussian stood still (-0.009 over 4 seeds x 50k); at 16k env steps gSDE's
+    # 4 seeds were at 91.7-93.5 here (the preset's full 50k: 95.2).
+    summary = run_preset("sac", "MountainCarContinuous-v0", tmp_path, total_steps=16_000).summary
+    assert summary["num_seeds"] >= 4
+    assert summary["mean_return"] >= 80, summary
