@@ -183,6 +183,14 @@ def check_unit_interval(config, *fields: str, open_low=False) -> None:
         check(ok, config, field, f"must be in {'(0' if open_low else '[0'}, 1]")
 
 
+def check_sde(config) -> None:
+    """The exploration switch of the agents with gSDE (SAC, PPO) and its resampling period."""
+    check(config.exploration in ("gaussian", "gsde"), config, "exploration",
+          "must be 'gaussian' or 'gsde' (generalized state-dependent exploration)")
+    check(config.sde_sample_freq == -1 or config.sde_sample_freq >= 1, config, "sde_sample_freq",
+          "must be -1 (a new gSDE noise matrix each iteration) or >= 1 env steps")
+
+
 def check_replay_shapes(config) -> None:
     """The shape fields every replay-buffer agent has: learning_starts, batch_size,
     buffer_size, num_envs * num_steps per iteration, total_steps."""

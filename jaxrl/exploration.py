@@ -1,6 +1,7 @@
 """Exploration as pure functions (jit/vmap-safe; every numeric argument may be traced):
-epsilon schedules and epsilon-greedy action choice for value-based agents, and the
-Ornstein-Uhlenbeck action noise of DDPG and TD3."""
+epsilon schedules and epsilon-greedy action choice for value-based agents, the
+Ornstein-Uhlenbeck action noise of DDPG and TD3, and the state-dependent noise (gSDE) of
+SAC and PPO."""
 
 from __future__ import annotations
 
@@ -66,3 +67,41 @@ def ornstein_uhlenbeck_step(key, noise, first, sigma, theta, dt):
     noise = jnp.where(first[:, None], 0.0, noise)
     eps = jax.random.normal(key, noise.shape, noise.dtype)
     return noise - theta * noise * dt + sigma * jnp.sqrt(dt) * eps
+
+
+GSDE_VARIANCE_EPS = 1e-6  # added to gSDE's variance, as Stable-Baselines3 does
+
+
+def gsde_log_std(latent, log_std):
+    """The log std of the Gaussian that generalized state-dependent exploration (gSDE;
+    Raffin et al., 2022) induces over actions: the noise `latent @ W`, with
+    `W_ja ~ N(0, exp(log_std_ja)^2)` independent, has variance
+    `sum_j latent_j^2 exp(log_std_ja)^2` per action (plus `GSDE_VARIANCE_EPS`).
+    `latent` `(..., L)` (the policy's last hidden layer), `log_std` `(L, A)` -> `(..., A)`."""
+    return 0.5 * jnp.log(jnp.square(latent) @ jnp.exp(2.0 * log_std) + GSDE_VARIANCE_EPS)
+
+
+def gsde_noise(latent, log_std, eps):
+    """gSDE's action noise `latent @ (exp(log_std) * eps)` for a standard-normal noise
+    matrix `eps`: `(L, A)`, one for every row of `latent` `(N, L)`, or `(N, L, A)`, one per
+    row (per env). Differentiable in latent and log_std (a reparameterised `W`). -> `(N, A)`."""
+    weights = jnp.exp(log_std) * eps
+    return latent @ weights if eps.ndim == 2 else jnp.einsum("nl,nla->na", latent, weights)
+
+
+def gsde_noise_init(num_envs: int, latent_dim: int, action_dim: int) -> dict:
+    """The state of gSDE's per-env noise matrices before the first step: zeros (the first
+    `gsde_noise_step` draws them) and a step count of 0."""
+    return {"eps": jnp.zeros((num_envs, latent_dim, action_dim), jnp.float32),
+            "steps": jnp.zeros((), jnp.int32)}
+
+
+def gsde_noise_step(noise: dict, key, rollout_steps: int, sample_freq: int) -> dict:
+    """Advance gSDE's noise state by one env step: a new standard-normal matrix per env at
+    the start of each rollout of `rollout_steps` steps and every `sample_freq` steps into
+    it (Stable-Baselines3's reset points for `sde_sample_freq`; -1: one matrix per
+    rollout), the held one otherwise. `rollout_steps` and `sample_freq` are Python ints."""
+    every = rollout_steps if sample_freq == -1 else sample_freq
+    fresh = (noise["steps"] % rollout_steps) % every == 0
+    eps = jnp.where(fresh, jax.random.normal(key, noise["eps"].shape, jnp.float32), noise["eps"])
+    return {"eps": eps, "steps": noise["steps"] + 1}

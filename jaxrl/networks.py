@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrl.distributions import Categorical, DiagGaussian
+from jaxrl.exploration import gsde_log_std
 
 
 ACTIVATIONS = {
@@ -374,7 +375,8 @@ def policy_and_value_heads(action_dim: int):
 
 def action_distribution(out, log_std=None, action_mask=None) -> Categorical | DiagGaussian:
     """Categorical over logits `out` (masked) when `log_std` is None, else a diagonal
-    Gaussian with means `out` and a state-independent log std."""
+    Gaussian with means `out` and log std `log_std` (state-independent `(A,)`, or one per
+    row, `out`'s shape)."""
     if log_std is None:
         return Categorical(logits=masked_logits(out, action_mask))
     return DiagGaussian.create(out, jnp.broadcast_to(jnp.exp(log_std), out.shape))
@@ -385,7 +387,12 @@ class ActorCritic(nn.Module):
 
     Discrete actions: a categorical over `action_dim` logits.
     Continuous actions: a diagonal Gaussian with a state-independent, learned log std
-    (sampled actions are not squashed: the env wrapper clips them).
+    (sampled actions are not squashed: the env wrapper clips them). With
+    `state_dependent_noise` (gSDE, `jaxrl.exploration.gsde_log_std`), its std is that of
+    the noise `z(s) @ W`, `z(s)` the actor torso's output held fixed (as Stable-Baselines3's
+    PPO does: the noise does not train the torso) and `W ~ N(0, exp(log_std)^2)`, `log_std`
+    a learned `(hidden, A)` matrix; `policy_and_latent` also returns `z(s)` so a rollout can
+    draw that noise from a held `W`.
 
     With `shared_torso=False` (default for MLPs) actor and critic have separate torsos, so
     `policy` and `value` can be evaluated independently at the cost of one torso each.
@@ -402,6 +409,7 @@ class ActorCritic(nn.Module):
     shared_torso: bool = False
     init_log_std: float = 0.0
     obs_ndim: int = 1  # dims of one observation (an MLP torso flattens images)
+    state_dependent_noise: bool = False  # gSDE (continuous actions, MLP torso)
 
     def setup(self):
         def torso():
@@ -411,11 +419,21 @@ class ActorCritic(nn.Module):
         self.actor_torso = torso()
         self.critic_torso = self.actor_torso if self.shared_torso else torso()
         self.policy_head, self.value_head = policy_and_value_heads(self.action_dim)
+        log_std_shape = ((self.hidden_sizes[-1], self.action_dim) if self.state_dependent_noise
+                         else (self.action_dim,))
         self.log_std = None if self.discrete else self.param(
-            "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
+            "log_std", nn.initializers.constant(self.init_log_std), log_std_shape)
+
+    def policy_and_latent(self, obs, action_mask=None):
+        """`(policy, latent)`: the action distribution and the actor torso's output."""
+        latent = self.actor_torso(obs)
+        log_std = self.log_std
+        if self.state_dependent_noise:
+            log_std = gsde_log_std(jax.lax.stop_gradient(latent), log_std)
+        return action_distribution(self.policy_head(latent), log_std, action_mask), latent
 
     def policy(self, obs, action_mask=None) -> Categorical | DiagGaussian:
-        return action_distribution(self.policy_head(self.actor_torso(obs)), self.log_std, action_mask)
+        return self.policy_and_latent(obs, action_mask)[0]
 
     def value(self, obs):
         return self.value_head(self.critic_torso(obs))[..., 0]
@@ -426,10 +444,10 @@ class ActorCritic(nn.Module):
 
 def build_actor_critic(obs_shape, action_space, network: str = "auto", hidden_sizes=(64, 64),
                        activation: str = "tanh", shared_torso: bool = False,
-                       init_log_std: float = 0.0) -> ActorCritic:
+                       init_log_std: float = 0.0, state_dependent_noise: bool = False) -> ActorCritic:
     """The ActorCritic for an env: categorical head for `Discrete` spaces (anything with
-    `.n`), Gaussian for boxes; the MinAtar CNN (a ReLU network, shared by actor and critic)
-    for image observations when `network="auto"`."""
+    `.n`), Gaussian for boxes (gSDE's with `state_dependent_noise`); the MinAtar CNN (a ReLU
+    network, shared by actor and critic) for image observations when `network="auto"`."""
     discrete = hasattr(action_space, "n")
     torso = default_torso_kind(tuple(obs_shape)) if network == "auto" else network
     return ActorCritic(
@@ -437,7 +455,7 @@ def build_actor_critic(obs_shape, action_space, network: str = "auto", hidden_si
         discrete=discrete, torso=torso, hidden_sizes=tuple(hidden_sizes),
         activation="relu" if torso == "cnn" and activation == "tanh" else activation,
         shared_torso=shared_torso or torso == "cnn", init_log_std=init_log_std,
-        obs_ndim=len(obs_shape),
+        obs_ndim=len(obs_shape), state_dependent_noise=state_dependent_noise,
     )
 
 

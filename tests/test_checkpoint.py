@@ -17,6 +17,7 @@ import jax
 import numpy as np
 import pytest
 
+import envs
 from jaxrl import algos, checkpoint, cli
 from jaxrl.train import run
 from tiny_configs import make_tiny
@@ -50,14 +51,17 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(name, tmp_path):
 @pytest.mark.parametrize("name,exploration", [
     ("ddpg", dict(exploration="ou", exploration_noise=0.5)),  # Ornstein-Uhlenbeck noise
     ("sac", dict(exploration="gsde", sde_sample_freq=3)),  # gSDE's held noise matrices
+    ("ppo", dict(exploration="gsde", sde_sample_freq=3)),
 ])
 def test_resume_continues_the_exploration_noise_bitwise(name, exploration, tmp_path):
     # The noise process's state lives in the train state, so a resumed run explores as the
     # uninterrupted one does.
     tiny, total_steps = make_tiny(name, iterations=2 * N)
-    agent = algos.get(name).make(tiny.env, tiny.env_params, dataclasses.replace(tiny.config, **exploration))
+    env, env_params = envs.make("Pendulum-v1")  # continuous actions
+    agent = algos.get(name).make(env, env_params, dataclasses.replace(tiny.config, **exploration))
     state = _assert_resume_is_bitwise_identical(agent, total_steps, tmp_path)
-    noise = state.exploration["eps"] if isinstance(state.exploration, dict) else state.exploration
+    noise = state.hidden if name == "ppo" else state.exploration  # PPO: the rollout's carry
+    noise = noise["eps"] if isinstance(noise, dict) else noise
     assert np.all(np.asarray(noise) != 0)
 
 

@@ -198,27 +198,101 @@ def test_gsde_draws_a_new_noise_matrix_only_at_its_reset_points(sample_freq, fre
         noise = new
 
 
+def _worst_single_matrix_residual(latent, deviation):
+    """How far the deviations from the mean, `(T, N)` for T steps of N envs with one action,
+    are from `latent @ w` for a single w per env (`latent` `(T, N, L)`, L < T): the largest
+    least-squares residual relative to the deviations' scale, over envs. ~0 when each env
+    held one noise matrix through the T steps."""
+    latent, deviation = np.asarray(latent, np.float64), np.asarray(deviation, np.float64)
+    worst = 0.0
+    for env_index in range(deviation.shape[1]):
+        a, b = latent[:, env_index], deviation[:, env_index]
+        w, *_ = np.linalg.lstsq(a, b, rcond=None)
+        worst = max(worst, np.abs(a @ w - b).max() / np.abs(b).max())
+    return worst
+
+
 def test_gsde_explores_with_one_matrix_per_env_through_an_iteration():
-    """The actions a gSDE agent takes: with a 2-unit latent, every pre-squash deviation from
-    the mean of one env's 6 steps is `latent(s) @ w` for a single w (a consistent 6 x 2
-    linear system), which fails once the matrix is renewed mid-iteration."""
+    """The actions a gSDE SAC agent takes: with a 2-unit latent, the pre-squash deviations
+    from the mean over one env's 6 steps are `latent(s) @ w` for a single w (a consistent
+    6 x 2 linear system), which fails once the matrix is renewed mid-iteration."""
     residuals = {}
     for sample_freq in (-1, 3):
         agent = _gsde_agent(sde_sample_freq=sample_freq)
         state = jax.jit(agent.init)(jax.random.PRNGKey(1))
         state, _ = jax.jit(agent.update)(state)  # 18 transitions, fewer than a batch: no learning
-        actor = agent.extras["actor"]
         obs = np.asarray(state.buffer.data["obs"][:18]).reshape(6, 3, -1)  # (step, env, obs)
         action = np.asarray(state.buffer.data["action"][:18], np.float64).reshape(6, 3)
-        mean, latent, _ = actor.apply(state.learner["actor"], jnp.asarray(obs))
+        mean, latent, _ = agent.extras["actor"].apply(state.learner["actor"], jnp.asarray(obs))
         deviation = np.arctanh(np.clip(action, -1 + 1e-7, 1 - 1e-7)) - np.asarray(mean, np.float64)[..., 0]
-        worst = 0.0
-        for env_index in range(3):
-            a = np.asarray(latent, np.float64)[:, env_index]
-            w, *_ = np.linalg.lstsq(a, deviation[:, env_index], rcond=None)
-            worst = max(worst, np.abs(a @ w - deviation[:, env_index]).max() / np.abs(deviation[:, env_index]).max())
-        residuals[sample_freq] = worst
+        residuals[sample_freq] = _worst_single_matrix_residual(latent, deviation)
     assert residuals[-1] < 1e-3 and residuals[3] > 1e-2, residuals
+
+
+def _ppo_gsde_agent(**changes):
+    from jaxrl.algos import ppo
+
+    env, params = envs.make("Pendulum-v1")
+    config = ppo.PPOConfig(num_envs=3, num_steps=6, num_minibatches=2, hidden_sizes=(8, 2),
+                           exploration="gsde", init_log_std=-1.0, **changes)
+    return ppo.make(env, params, config)
+
+
+def test_ppo_gsde_rollout_holds_one_matrix_per_env_and_scores_its_actions():
+    """PPO's gSDE rollout: unclipped actions deviate from the mean by `z(s) @ w` with one w
+    per env through the rollout (renewed every 3 steps with sde_sample_freq=3), and the
+    stored log-probabilities are the policy's own for those actions."""
+    from jaxrl.algos.ppo import ActorCritic
+    from jaxrl.rollout import collect
+
+    residuals = {}
+    for sample_freq in (-1, 3):
+        agent = _ppo_gsde_agent(sde_sample_freq=sample_freq)
+        state = jax.jit(agent.init)(jax.random.PRNGKey(2))
+        network = agent.extras["network"]
+        policy = agent.extras["rollout_policy"](state.params, None)
+        _, noise, traj = jax.jit(lambda s: collect(agent.env, agent.env_params, policy, s.hidden, s.envs,
+                                                   jax.random.PRNGKey(3), 6))(state)
+        assert int(noise["steps"]) == 6
+        dist, latent = network.apply(state.params, traj.obs, method=ActorCritic.policy_and_latent)
+        np.testing.assert_allclose(np.asarray(traj.log_prob), np.asarray(dist.log_prob(traj.action)),
+                                   rtol=1e-5, atol=1e-5)
+        deviation = np.asarray(traj.action - dist.mode(), np.float64)[..., 0]
+        residuals[sample_freq] = _worst_single_matrix_residual(latent, deviation)
+    assert residuals[-1] < 1e-3 and residuals[3] > 1e-2, residuals
+
+
+def test_ppo_gsde_std_follows_the_state_and_does_not_train_the_torso():
+    """The policy's std is `gsde_log_std(z(s), log_std)` per state; its entropy has a
+    gradient in `log_std` only (the torso's output enters it held fixed)."""
+    from jaxrl.algos.ppo import ActorCritic
+    from jaxrl.exploration import gsde_log_std
+
+    agent = _ppo_gsde_agent()
+    state = agent.init(jax.random.PRNGKey(0))
+    network = agent.extras["network"]
+    obs = jax.random.normal(jax.random.PRNGKey(1), (5, 3))
+    dist, latent = network.apply(state.params, obs, method=ActorCritic.policy_and_latent)
+    want = np.exp(np.asarray(gsde_log_std(latent, state.params["params"]["log_std"])))
+    np.testing.assert_allclose(np.asarray(dist.scale), want, rtol=1e-6)
+    assert np.ptp(np.asarray(dist.scale)) > 0  # state-dependent
+    grads = jax.grad(lambda p: network.apply(p, obs, method=ActorCritic.policy).entropy().sum())(state.params)
+    assert float(jnp.abs(grads["params"]["log_std"]).sum()) > 0
+    torso = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(grads["params"])
+             if "actor_torso" in jax.tree_util.keystr(path)]
+    assert torso and all(float(jnp.abs(g).max()) == 0 for g in torso)
+
+
+def test_ppo_gsde_is_validated():
+    from jaxrl.algos import ppo
+
+    with pytest.raises(ConfigError, match="recurrent"):
+        _ppo_gsde_agent(recurrent=True)
+    env, params = envs.make("CartPole-v1")
+    with pytest.raises(ConfigError, match="exploration"):
+        ppo.make(env, params, ppo.PPOConfig(exploration="gsde"))
+    with pytest.raises(ConfigError, match="sde_sample_freq=-2"):
+        _ppo_gsde_agent(sde_sample_freq=-2)
 
 
 def test_gsde_starts_at_log_std_init_and_is_validated():

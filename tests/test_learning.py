@@ -31,9 +31,10 @@ def test_ppo_cartpole_preset_solves_within_500k_steps(tmp_path):
 
 @pytest.mark.slow
 def test_ppo_continuous_pendulum_preset(tmp_path):
+    # RL Zoo's config with gSDE: -177.1 here (seeds -234.2, -149.4, -176.1, -148.8).
     summary = run_preset("ppo", "Pendulum-v1", tmp_path).summary
-    assert summary["num_seeds"] >= 4 and summary["env_steps"] <= 1_000_000
-    assert summary["mean_return"] >= -300, summary
+    assert summary["num_seeds"] >= 4 and summary["env_steps"] <= 100_000
+    assert summary["mean_return"] >= -250, summary
 
 
 @pytest.mark.slow

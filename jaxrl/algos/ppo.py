@@ -1,5 +1,9 @@
 """Proximal Policy Optimization (Schulman et al., 2017): discrete and continuous actions,
-clipped or adaptive-KL objective, feed-forward or recurrent (GRU) policies.
+clipped or adaptive-KL objective, feed-forward or recurrent (GRU) policies, and for
+continuous actions either a Gaussian with a learned state-independent std or
+generalized state-dependent exploration (`exploration="gsde"`, Stable-Baselines3's
+`use_sde`: the rollout's noise is `z(s) @ W` from the actor torso's output `z(s)` and a
+noise matrix `W` per env held for `sde_sample_freq` steps or the whole rollout).
 
 One `update` = collect `num_steps` steps from `num_envs` vectorised envs, compute GAE
 advantages (bootstrapping truncated episodes from V(final_obs)), then `update_epochs`
@@ -26,9 +30,10 @@ import envs
 from jaxrl import config as cfg
 from jaxrl import losses, native, optim
 from jaxrl.agent import Agent
+from jaxrl.exploration import gsde_noise, gsde_noise_init, gsde_noise_step
 from jaxrl.networks import (
     ActorCritic, RecurrentActorCritic, actor_critic_functions, build_actor_critic,
-    env_action_mask_fn, mask_distribution,
+    default_torso_kind, env_action_mask_fn, mask_distribution,
 )
 from jaxrl.normalization import RunningStats, normalize, scale_rewards
 from jaxrl.returns import gae
@@ -54,11 +59,13 @@ class PPOConfig:
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     shared_torso: bool = False  # actor and critic share the torso (always for the cnn)
-    init_log_std: float = 0.0  # continuous actions: initial log std of the Gaussian
+    init_log_std: float = 0.0  # continuous actions: initial log std of the Gaussian (gSDE: of W)
     recurrent: bool = False  # GRU core; minibatches are whole env sequences
     rnn_size: int = 64
     # Switches.
     objective: str = "clip"  # "clip": clipped surrogate; "kl": adaptive KL penalty
+    exploration: str = "gaussian"  # continuous actions: "gaussian" or "gsde" (state-dependent)
+    sde_sample_freq: int = -1  # gSDE: env steps between noise matrices (-1: one per rollout)
     anneal_lr: bool = True  # linear decay of the learning rate to 0 over total_steps
     normalize_advantages: bool = True
     clip_value_loss: bool = True
@@ -90,7 +97,10 @@ class PPOState:
     reward_stats: RunningStats | None
     running_returns: jax.Array | None  # (num_envs,) discounted returns, for reward scaling
     envs: EnvBatch
-    hidden: jax.Array | None  # (num_envs, rnn_size): recurrent policies only
+    # The policy's state carried from step to step: the GRU's (num_envs, rnn_size) for
+    # recurrent policies, gSDE's noise matrices (`jaxrl.exploration.gsde_noise_init`) for
+    # feed-forward ones with exploration="gsde", else None.
+    hidden: Any
     kl_coef: jax.Array  # the adaptive KL penalty coefficient ("kl" objective)
     key: jax.Array
     iteration: jax.Array  # int32, updates done
@@ -109,6 +119,16 @@ def validate(config: PPOConfig, env, env_params) -> None:
     cfg.check(config.kl_target > 0, config, "kl_target", "must be > 0 (0.003-0.03 is usual)")
     cfg.check(config.kl_coef > 0, config, "kl_coef", "must be > 0 (the initial KL penalty)")
     cfg.check(config.objective in ("clip", "kl"), config, "objective", "choose 'clip' or 'kl'")
+    cfg.check_sde(config)
+    if config.exploration == "gsde":
+        cfg.check(not config.recurrent, config, "exploration",
+                  "gSDE is for feed-forward policies; use exploration=gaussian with recurrent=true")
+        cfg.check(not isinstance(env.action_space(env_params), envs.Discrete), config, "exploration",
+                  "gSDE perturbs continuous actions; this env's are discrete (drop exploration=gsde)")
+        obs_shape = tuple(env.observation_space(env_params).shape)
+        torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
+        cfg.check(torso == "mlp", config, "network",
+                  "gSDE's noise is drawn from the MLP torso's last hidden layer; use network=mlp")
     batch = config.num_envs * config.num_steps
     if config.recurrent:
         cfg.check(
@@ -151,6 +171,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
     # zero probability when acting, in the stored log-probs and in the loss. The mask is
     # read from the raw (unnormalised) observation.
     mask_fn = env_action_mask_fn(env, env_params, obs_shape) if discrete else None
+    gsde = config.exploration == "gsde"
 
     if config.recurrent:
         network = RecurrentActorCritic(
@@ -160,7 +181,8 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         )
     else:
         network = build_actor_critic(obs_shape, action_space, config.network, config.hidden_sizes,
-                                     config.activation, config.shared_torso, config.init_log_std)
+                                     config.activation, config.shared_torso, config.init_log_std,
+                                     state_dependent_noise=gsde)
 
     def init(key, hparams=None) -> PPOState:
         hp = cfg.traced_hparams(config, hparams)
@@ -170,7 +192,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             hidden = network.initial_hidden(num_envs)
             params = network.init(net_key, hidden, batch.obs, batch.first)
         else:
-            hidden = None
+            hidden = gsde_noise_init(num_envs, config.hidden_sizes[-1], action_dim) if gsde else None
             params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
         return PPOState(
             params=params,
@@ -197,6 +219,11 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             if config.recurrent:
                 hidden, dist, _ = network.apply(params, hidden, obs, first)
                 dist = mask_distribution(dist, mask)
+            elif gsde:  # the noise from this env's held matrix, scored under the policy
+                dist, latent = network.apply(params, obs, method=ActorCritic.policy_and_latent)
+                hidden = gsde_noise_step(hidden, key, num_steps, config.sde_sample_freq)
+                action = dist.mode() + gsde_noise(latent, params["params"]["log_std"], hidden["eps"])
+                return hidden, action, dist.log_prob(action)
             else:
                 dist = network.apply(params, obs, mask, method=ActorCritic.policy)
             action, log_prob = dist.sample_and_log_prob(seed=key)

@@ -42,6 +42,7 @@ import optax
 from jaxrl import config as cfg
 from jaxrl.agent import Agent
 from jaxrl.algos import off_policy
+from jaxrl.exploration import gsde_log_std, gsde_noise, gsde_noise_init, gsde_noise_step
 from jaxrl.networks import CriticEnsemble, StateDependentNoiseActor, TanhGaussianActor
 from jaxrl.targets import soft_update
 
@@ -124,26 +125,13 @@ def sample_tanh_gaussian(key, mean, log_std):
     return jnp.tanh(pre_tanh), tanh_gaussian_log_prob(mean, log_std, pre_tanh)
 
 
-GSDE_VARIANCE_EPS = 1e-6  # added to gSDE's variance, as Stable-Baselines3 does
-
-
-def gsde_log_std(latent, log_std):
-    """The log std of the Gaussian gSDE induces over pre-squash actions: the noise
-    `latent @ W`, `W_ja ~ N(0, exp(log_std_ja)^2)` independent, has variance
-    `sum_j latent_j^2 exp(log_std_ja)^2` per action (plus `GSDE_VARIANCE_EPS`).
-    `latent` `(..., L)`, `log_std` `(L, A)` -> `(..., A)`."""
-    return 0.5 * jnp.log(jnp.square(latent) @ jnp.exp(2.0 * log_std) + GSDE_VARIANCE_EPS)
-
-
 def sample_gsde(eps, mean, latent, log_std):
     """`a = tanh(mean + latent @ (exp(log_std) * eps))` and `log pi(a|s)` under gSDE's
-    Gaussian (`gsde_log_std`). `eps` is a standard-normal noise matrix: `(L, A)`, one for
-    every row of `latent` (a gradient step's batch), or `(N, L, A)`, one per row (per env).
-    Differentiable in mean, latent and log_std (the reparameterisation of `W`).
-    Shapes: mean `(N, A)`, latent `(N, L)`, log_std `(L, A)` -> `((N, A), (N,))`."""
-    weights = jnp.exp(log_std) * eps
-    noise = latent @ weights if eps.ndim == 2 else jnp.einsum("nl,nla->na", latent, weights)
-    pre_tanh = mean + noise
+    Gaussian (`jaxrl.exploration.gsde_log_std`). `eps` is a standard-normal noise matrix:
+    `(L, A)`, one for every row of `latent` (a gradient step's batch), or `(N, L, A)`, one
+    per row (per env). Differentiable in mean, latent and log_std (the reparameterisation
+    of `W`). Shapes: mean `(N, A)`, latent `(N, L)`, log_std `(L, A)` -> `((N, A), (N,))`."""
+    pre_tanh = mean + gsde_noise(latent, log_std, eps)
     return jnp.tanh(pre_tanh), tanh_gaussian_log_prob(mean, gsde_log_std(latent, log_std), pre_tanh)
 
 
@@ -173,10 +161,7 @@ def actor_loss(alpha, log_prob, q_min):
 def validate(config: SACConfig, env, env_params) -> None:
     off_policy.validate(config, env, env_params, ("actor_lr", "critic_lr", "alpha_lr"))
     cfg.check(config.init_alpha > 0, config, "init_alpha", "must be > 0 (alpha = exp(log_alpha))")
-    cfg.check(config.exploration in ("gaussian", "gsde"), config, "exploration",
-              "must be 'gaussian' or 'gsde' (generalized state-dependent exploration)")
-    cfg.check(config.sde_sample_freq == -1 or config.sde_sample_freq >= 1, config, "sde_sample_freq",
-              "must be -1 (a new gSDE noise matrix each iteration) or >= 1 env steps")
+    cfg.check_sde(config)
 
 
 def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
@@ -187,8 +172,6 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
     if gsde:
         actor = StateDependentNoiseActor(action_dim, tuple(config.hidden_sizes), config.activation)
         latent_dim = config.hidden_sizes[-1]
-        # Steps (per env) between noise matrices; -1 holds one for each iteration's rollout.
-        sde_every = config.num_steps if config.sde_sample_freq == -1 else config.sde_sample_freq
     else:
         actor = TanhGaussianActor(action_dim, tuple(config.hidden_sizes), config.activation)
     critic = CriticEnsemble(config.num_critics, tuple(config.hidden_sizes), config.activation)
@@ -224,17 +207,11 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
     def explore_gsde(learner, hp, obs, key, noise):
         return sample(learner["actor"], obs, noise["eps"])[0]
 
-    def gsde_noise_init(num_envs):
-        # Zeros until the first step draws them (its step count is 0).
-        return {"eps": jnp.zeros((num_envs, latent_dim, action_dim), jnp.float32),
-                "steps": jnp.zeros((), jnp.int32)}
+    def noise_init(num_envs):
+        return gsde_noise_init(num_envs, latent_dim, action_dim)
 
-    def gsde_noise_step(noise, first, hp, key):
-        """A new noise matrix per env at the start of each iteration's rollout and every
-        `sde_every` steps into it (Stable-Baselines3's reset points); held otherwise."""
-        fresh = (noise["steps"] % config.num_steps) % sde_every == 0
-        eps = jnp.where(fresh, jax.random.normal(key, noise["eps"].shape, jnp.float32), noise["eps"])
-        return {"eps": eps, "steps": noise["steps"] + 1}
+    def noise_step(noise, first, hp, key):
+        return gsde_noise_step(noise, key, config.num_steps, config.sde_sample_freq)
 
     def learn_step(learner, batch, key, hp, step):
         actor_opt, critic_opt, alpha_opt = optimizers(hp)
@@ -308,7 +285,7 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
     learner = off_policy.Learner(
         init=init, explore=explore_gsde if gsde else explore, learn_step=learn_step,
         policy_params=policy_params, act=act, value=value,
-        noise_step=gsde_noise_step if gsde else None, noise_init=gsde_noise_init if gsde else None)
+        noise_step=noise_step if gsde else None, noise_init=noise_init if gsde else None)
     return off_policy.build("sac", env, env_params, config, learner,
                             extras={"actor": actor, "critic": critic})
 
