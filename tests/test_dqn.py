@@ -13,6 +13,7 @@ import jaxrl
 from jaxrl import train
 from jaxrl.algos import dqn
 from jaxrl.config import ConfigError
+from value_probes import PROBES, assert_learns, assert_probe, train_probe
 
 # --------------------------------------------------------------------------------------
 # Pure functions
@@ -103,52 +104,20 @@ PROBE_CONFIG = dqn.DQNConfig(
 )
 
 
-def _train_probe(kind, **overrides):
-    config = dataclasses.replace(PROBE_CONFIG, **overrides)
-    env, params = envs.make(f"probe/{kind}")
-    agent = dqn.make(env, params, config)
-    iterations = config.total_steps // agent.steps_per_iteration
-    state, metrics = jax.jit(train(agent, iterations))(jax.random.PRNGKey(0))
-    return agent, agent.policy_params(state), metrics
-
-
-def _q(agent, policy_params, obs):
-    return np.asarray(agent.value(policy_params, jnp.array([obs], jnp.float32)))
-
-
-def test_probe_constant_reward():
-    agent, p, metrics = _train_probe("constant-reward")
-    np.testing.assert_allclose(_q(agent, p, 0.0), [1.0, 1.0], atol=0.05)
+@pytest.mark.parametrize("kind", sorted(PROBES))
+def test_probe_q_values(kind):
+    metrics = assert_probe(dqn, PROBE_CONFIG, kind)
+    # No gradient step before learning_starts (64 env steps: 8 iterations of 8 envs).
     assert float(metrics["learning"][-1]) == 1.0 and float(metrics["learning"][0]) == 0.0
-
-
-def test_probe_two_step_discounting():
-    agent, p, _ = _train_probe("two-step")
-    np.testing.assert_allclose(_q(agent, p, 0.0), [0.9, 0.9], atol=0.05)
-    np.testing.assert_allclose(_q(agent, p, 1.0), [1.0, 1.0], atol=0.05)
-
-
-def test_probe_action_reward_values_and_greedy_action():
-    agent, p, _ = _train_probe("action-reward")
-    np.testing.assert_allclose(_q(agent, p, 0.0), [-1.0, 1.0], atol=0.05)
-    assert int(agent.act(p, jnp.zeros(1), jax.random.PRNGKey(0), deterministic=True)) == 1
-
-
-def test_probe_truncation_bootstraps_from_final_observation():
-    # Reward 1 forever, cut by a 1-step time limit: Q = 1 / (1 - gamma) = 2, not 1.
-    # (n-step windows ending in a truncation: test_rainbow_probes.)
-    agent, p, _ = _train_probe("truncation", gamma=0.5)
-    np.testing.assert_allclose(_q(agent, p, 0.0), [2.0, 2.0], atol=0.1)
 
 
 def test_probe_two_step_with_all_switches_flipped():
     # n-step windows spanning iterations (num_steps=1 < n_step), prioritized replay,
     # dueling head, soft targets, squared loss, exponential epsilon, no double.
-    agent, p, metrics = _train_probe(
-        "two-step", n_step=2, prioritized=True, dueling=True, target_update="soft", tau=0.05,
-        loss="mse", double=False, epsilon_schedule="exponential")
-    np.testing.assert_allclose(_q(agent, p, 0.0), [0.9, 0.9], atol=0.05)
-    np.testing.assert_allclose(_q(agent, p, 1.0), [1.0, 1.0], atol=0.05)
+    # (n-step windows ending in a truncation: test_rainbow_probes.)
+    assert_probe(dqn, PROBE_CONFIG, "two-step", n_step=2, prioritized=True, dueling=True,
+                 target_update="soft", tau=0.05, loss="mse", double=False,
+                 epsilon_schedule="exponential")
 
 
 # --------------------------------------------------------------------------------------
@@ -378,13 +347,12 @@ C51 = dict(distributional=True, num_atoms=31, v_min=-3.0, v_max=3.0)
 def test_c51_probe_action_reward():
     # Cross-entropy concentrates the mass on one atom slowly, hence the looser tolerance
     # (a learner that ignores the action would give 0 for both).
-    agent, p, _ = _train_probe("action-reward", **C51)
-    np.testing.assert_allclose(_q(agent, p, 0.0), [-1.0, 1.0], atol=0.1)
+    agent, p, _ = train_probe(dqn, PROBE_CONFIG, "action-reward", **C51)
+    assert_learns(agent, p, "action-reward", atol=0.1)
 
 
 def test_c51_probe_truncation():
-    agent, p, _ = _train_probe("truncation", gamma=0.5, double=False, **C51)
-    np.testing.assert_allclose(_q(agent, p, 0.0), [2.0, 2.0], atol=0.1)
+    assert_probe(dqn, PROBE_CONFIG, "truncation", double=False, **C51)
 
 
 # --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import jaxrl
 from jaxrl import config as cfg
 from jaxrl.algos import pqn
 from jaxrl.train import train
+from value_probes import PROBES, assert_probe
 
 PROBE_CONFIG = pqn.PQNConfig(
     total_steps=8 * 8 * 60, num_envs=8, num_steps=8, num_minibatches=4, update_epochs=4,
@@ -22,41 +23,9 @@ PROBE_CONFIG = pqn.PQNConfig(
 )
 
 
-def _train_probe(kind, **overrides):
-    config = dataclasses.replace(PROBE_CONFIG, **overrides)
-    env, params = envs.make(f"probe/{kind}")
-    agent = pqn.make(env, params, config)
-    iterations = config.total_steps // agent.steps_per_iteration
-    state, metrics = jax.jit(train(agent, iterations))(jax.random.PRNGKey(0))
-    return agent, agent.policy_params(state), metrics
-
-
-def _q(agent, policy_params, obs):
-    return np.asarray(agent.value(policy_params, jnp.array([obs], jnp.float32)))
-
-
-def test_probe_constant_reward():
-    agent, p, _ = _train_probe("constant-reward")
-    np.testing.assert_allclose(_q(agent, p, 0.0), [1.0, 1.0], atol=0.05)
-
-
-def test_probe_two_step_discounting():
-    agent, p, _ = _train_probe("two-step")
-    np.testing.assert_allclose(_q(agent, p, 0.0), [0.9, 0.9], atol=0.05)
-    np.testing.assert_allclose(_q(agent, p, 1.0), [1.0, 1.0], atol=0.05)
-
-
-def test_probe_action_reward_values_and_greedy_action():
-    agent, p, _ = _train_probe("action-reward")
-    np.testing.assert_allclose(_q(agent, p, 0.0), [-1.0, 1.0], atol=0.05)
-    assert int(agent.act(p, jnp.zeros(1), jax.random.PRNGKey(0), deterministic=True)) == 1
-
-
-def test_probe_truncation_bootstraps_from_final_observation():
-    # Reward 1 forever, cut by a 1-step time limit: Q = 1 / (1 - gamma) = 2; treating the
-    # truncation as a termination would give 1.
-    agent, p, _ = _train_probe("truncation", gamma=0.5)
-    np.testing.assert_allclose(_q(agent, p, 0.0), [2.0, 2.0], atol=0.1)
+@pytest.mark.parametrize("kind", sorted(PROBES))
+def test_probe_q_values(kind):
+    assert_probe(pqn, PROBE_CONFIG, kind)
 
 
 def test_targets_are_lambda_returns_of_max_q_at_final_observations():
