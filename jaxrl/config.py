@@ -183,12 +183,26 @@ def check_unit_interval(config, *fields: str, open_low=False) -> None:
         check(ok, config, field, f"must be in {'(0' if open_low else '[0'}, 1]")
 
 
-def check_sde(config) -> None:
-    """The exploration switch of the agents with gSDE (SAC, PPO) and its resampling period."""
+def check_sde(config, action_space=None, obs_shape=None) -> None:
+    """The exploration switch of the agents with gSDE (SAC, PPO, A2C) and its resampling
+    period; given the env's action space and observation shape, also that an actor-critic
+    can apply gSDE there: continuous actions, an MLP torso (its last hidden layer is the
+    noise's input)."""
     check(config.exploration in ("gaussian", "gsde"), config, "exploration",
           "must be 'gaussian' or 'gsde' (generalized state-dependent exploration)")
     check(config.sde_sample_freq == -1 or config.sde_sample_freq >= 1, config, "sde_sample_freq",
           "must be -1 (a new gSDE noise matrix each iteration) or >= 1 env steps")
+    if config.exploration != "gsde":
+        return
+    if action_space is not None:
+        check(not hasattr(action_space, "n"), config, "exploration",
+              "gSDE perturbs continuous actions; this env's are discrete (drop exploration=gsde)")
+    if obs_shape is not None:
+        from jaxrl.networks import default_torso_kind
+
+        torso = default_torso_kind(tuple(obs_shape)) if config.network == "auto" else config.network
+        check(torso == "mlp", config, "network",
+              "gSDE's noise is drawn from the MLP torso's last hidden layer; use network=mlp")
 
 
 def check_replay_shapes(config) -> None:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrl.distributions import Categorical, DiagGaussian
-from jaxrl.exploration import gsde_log_std
+from jaxrl.exploration import gsde_log_std, gsde_noise, gsde_noise_step
 
 
 ACTIVATIONS = {
@@ -476,6 +476,18 @@ def actor_critic_functions(network: ActorCritic, action_mask_fn=None):
         return network.apply(policy_params["network"], obs, method=ActorCritic.value)
 
     return act, value
+
+
+def gsde_rollout_step(network: ActorCritic, params, obs, noise, key, rollout_steps: int,
+                      sample_freq: int):
+    """One rollout step of an on-policy agent exploring with gSDE (`network` built with
+    `state_dependent_noise`): advance the per-env noise matrices (`jaxrl.exploration.
+    gsde_noise_step`), act `mean + z(s) @ W` with each env's held `W`, and score the action
+    under the policy. `obs` `(N, ...)` (normalised) -> `(noise, actions (N, A), log_probs (N,))`."""
+    dist, latent = network.apply(params, obs, method=ActorCritic.policy_and_latent)
+    noise = gsde_noise_step(noise, key, rollout_steps, sample_freq)
+    action = dist.mode() + gsde_noise(latent, params["params"]["log_std"], noise["eps"])
+    return noise, action, dist.log_prob(action)
 
 
 class RecurrentActorCritic(nn.Module):

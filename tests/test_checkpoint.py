@@ -52,6 +52,7 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(name, tmp_path):
     ("ddpg", dict(exploration="ou", exploration_noise=0.5)),  # Ornstein-Uhlenbeck noise
     ("sac", dict(exploration="gsde", sde_sample_freq=3)),  # gSDE's held noise matrices
     ("ppo", dict(exploration="gsde", sde_sample_freq=3)),
+    ("a2c", dict(exploration="gsde", sde_sample_freq=3, scale_rewards=True)),
 ])
 def test_resume_continues_the_exploration_noise_bitwise(name, exploration, tmp_path):
     # The noise process's state lives in the train state, so a resumed run explores as the
@@ -61,6 +62,8 @@ def test_resume_continues_the_exploration_noise_bitwise(name, exploration, tmp_p
     agent = algos.get(name).make(env, env_params, dataclasses.replace(tiny.config, **exploration))
     state = _assert_resume_is_bitwise_identical(agent, total_steps, tmp_path)
     noise = state.hidden if name == "ppo" else state.exploration  # PPO: the rollout's carry
+    if name == "a2c":  # and its reward scaling's running statistics
+        assert float(np.asarray(state.reward_stats.count).min()) > 0
     noise = noise["eps"] if isinstance(noise, dict) else noise
     assert np.all(np.asarray(noise) != 0)
 

@@ -132,6 +132,25 @@ def test_a2c_rmsprop_and_reinforce_run_and_report_metrics():
     assert 0.5 < float(metrics["complete_fraction"][0]) <= 1.0
 
 
+def test_a2c_gsde_carries_its_noise_and_scales_rewards():
+    env, params = envs.make("Pendulum-v1")
+    config = a2c.A2CConfig(num_envs=3, num_steps=4, hidden_sizes=(16, 8), exploration="gsde",
+                           sde_sample_freq=2, scale_rewards=True)
+    agent = a2c.make(env, params, config)
+    state = agent.init(jax.random.PRNGKey(0))
+    assert state.exploration["eps"].shape == (3, 8, 1) and state.params["params"]["log_std"].shape == (8, 1)
+    update = jax.jit(agent.update)
+    state, _ = update(state)
+    first = np.asarray(state.exploration["eps"])
+    state, metrics = update(state)
+    assert int(state.exploration["steps"]) == 8 and np.all(first != 0)
+    assert np.all(np.asarray(state.exploration["eps"]) != first)  # renewed in the next rollout
+    assert float(state.reward_stats.count) == pytest.approx(2 * 3 * 4, rel=1e-3)
+    assert np.isfinite(float(metrics["policy_loss"]))
+    with pytest.raises(ValueError, match="gSDE perturbs continuous actions"):
+        a2c.make(*envs.make("CartPole-v1"), a2c.A2CConfig(exploration="gsde"))
+
+
 @pytest.mark.parametrize("size", [1, 7, 512, 2049, 5000])
 def test_permutation_is_a_permutation_under_jit_and_vmap(size):
     keys = jax.random.split(jax.random.PRNGKey(size), 3)

@@ -4,7 +4,9 @@ A3C's asynchronous workers become `num_envs` vectorised envs stepped in lockstep
 `update` collects `num_steps` steps from each, computes n-step (GAE with lambda=1) or
 GAE(lambda) advantages bootstrapped from V(final_obs) at truncations and at the end of
 the rollout, and takes ONE gradient step on `policy loss + vf_coef * value loss -
-ent_coef * entropy`, with RMSProp (as in the A3C paper and SB3) or Adam.
+ent_coef * entropy`, with RMSProp (as in the A3C paper and SB3) or Adam. Continuous actions
+take a Gaussian with a learned state-independent std, or generalized state-dependent
+exploration (`exploration="gsde"`, as SB3's `use_sde`; see `jaxrl.algos.ppo`).
 See docs/algorithms.md for what the synchronous form gives up.
 """
 
@@ -21,8 +23,9 @@ from flax import struct
 from jaxrl import config as cfg
 from jaxrl import losses, optim
 from jaxrl.agent import Agent
-from jaxrl.networks import ActorCritic, actor_critic_functions, build_actor_critic
-from jaxrl.normalization import RunningStats, normalize
+from jaxrl.exploration import gsde_noise_init
+from jaxrl.networks import ActorCritic, actor_critic_functions, build_actor_critic, gsde_rollout_step
+from jaxrl.normalization import RunningStats, normalize, scale_rewards
 from jaxrl.returns import gae
 from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
 
@@ -45,6 +48,9 @@ class A2CConfig:
     anneal_lr: bool = False
     normalize_advantages: bool = False
     normalize_observations: bool = False
+    scale_rewards: bool = False  # divide rewards by the running std of the discounted return
+    exploration: str = "gaussian"  # continuous actions: "gaussian" or "gsde" (state-dependent)
+    sde_sample_freq: int = -1  # gSDE: env steps between noise matrices (-1: one per rollout)
     # Traced numeric hyperparameters.
     learning_rate: float = 7e-4
     gamma: float = 0.99
@@ -64,6 +70,9 @@ class A2CState:
     params: Any
     opt_state: Any
     obs_stats: RunningStats | None
+    reward_stats: RunningStats | None
+    running_returns: jax.Array | None  # (num_envs,) discounted returns, for reward scaling
+    exploration: Any  # gSDE's noise matrices (`jaxrl.exploration.gsde_noise_init`), else None
     envs: EnvBatch
     key: jax.Array
     iteration: jax.Array
@@ -82,14 +91,17 @@ def validate(config: A2CConfig, env, env_params) -> None:
               f"must be at least one iteration, num_envs * num_steps = {config.num_envs * config.num_steps}")
     cfg.check_network(config, env.observation_space(env_params).shape)
     cfg.check_action_space(config, env.action_space(env_params), ("discrete", "continuous"))
+    cfg.check_sde(config, env.action_space(env_params), env.observation_space(env_params).shape)
 
 
 def make(env, env_params, config: A2CConfig = A2CConfig()) -> Agent:
     validate(config, env, env_params)
     obs_shape = tuple(env.observation_space(env_params).shape)
-    network = build_actor_critic(obs_shape, env.action_space(env_params), config.network,
-                                 config.hidden_sizes, config.activation, config.shared_torso,
-                                 config.init_log_std)
+    action_space = env.action_space(env_params)
+    gsde = config.exploration == "gsde"
+    network = build_actor_critic(obs_shape, action_space, config.network, config.hidden_sizes,
+                                 config.activation, config.shared_torso, config.init_log_std,
+                                 state_dependent_noise=gsde)
     act, value = actor_critic_functions(network)
     batch_size = config.num_envs * config.num_steps
     num_iterations = max(config.total_steps // batch_size, 1)
@@ -106,6 +118,10 @@ def make(env, env_params, config: A2CConfig = A2CConfig()) -> Agent:
         return A2CState(
             params=params, opt_state=optimizer(hp, hp["learning_rate"]).init(params),
             obs_stats=RunningStats.create(obs_shape) if config.normalize_observations else None,
+            reward_stats=RunningStats.create() if config.scale_rewards else None,
+            running_returns=jnp.zeros(config.num_envs) if config.scale_rewards else None,
+            exploration=gsde_noise_init(config.num_envs, config.hidden_sizes[-1],
+                                        int(action_space.shape[0])) if gsde else None,
             envs=reset_envs(env, env_params, env_key, config.num_envs), key=key,
             iteration=jnp.zeros((), jnp.int32), env_steps=jnp.zeros((), jnp.int32), hparams=hp,
         )
@@ -124,17 +140,27 @@ def make(env, env_params, config: A2CConfig = A2CConfig()) -> Agent:
         hp = state.hparams
         key, rollout_key = jax.random.split(state.key)
 
-        def policy(carry, obs, first, act_key):
-            dist = network.apply(state.params, normalize(obs, state.obs_stats), method=ActorCritic.policy)
+        def policy(noise, obs, first, act_key):
+            obs = normalize(obs, state.obs_stats)
+            if gsde:
+                return gsde_rollout_step(network, state.params, obs, noise, act_key, config.num_steps,
+                                         config.sde_sample_freq)
+            dist = network.apply(state.params, obs, method=ActorCritic.policy)
             action, log_prob = dist.sample_and_log_prob(seed=act_key)
-            return carry, action, log_prob
+            return noise, action, log_prob
 
-        batch_envs, _, traj = collect(env, env_params, policy, None, state.envs, rollout_key,
-                                      config.num_steps)
+        batch_envs, noise, traj = collect(env, env_params, policy, state.exploration, state.envs,
+                                          rollout_key, config.num_steps)
         obs = normalize(traj.obs, state.obs_stats)
         both = network.apply(state.params, jnp.stack([obs, normalize(traj.final_obs, state.obs_stats)]),
                              method=ActorCritic.value)
-        advantages, targets = gae(traj.reward, both[0], both[1], traj.terminated, traj.truncated,
+        rewards = traj.reward
+        if config.scale_rewards:
+            rewards, running_returns, reward_stats = scale_rewards(
+                rewards, state.running_returns, state.reward_stats,
+                jnp.logical_or(traj.terminated, traj.truncated), hp["gamma"])
+            state = state.replace(running_returns=running_returns, reward_stats=reward_stats)
+        advantages, targets = gae(rewards, both[0], both[1], traj.terminated, traj.truncated,
                                   hp["gamma"], hp["gae_lambda"])
         flat = lambda x: x.reshape((batch_size,) + x.shape[2:])  # noqa: E731
         grads, stats = jax.grad(loss_fn, has_aux=True)(
@@ -145,7 +171,7 @@ def make(env, env_params, config: A2CConfig = A2CConfig()) -> Agent:
         obs_stats = state.obs_stats.update(traj.obs) if config.normalize_observations else None
         state = state.replace(
             params=optax.apply_updates(state.params, updates), opt_state=opt_state,
-            obs_stats=obs_stats, envs=batch_envs, key=key, iteration=state.iteration + 1,
+            obs_stats=obs_stats, exploration=noise, envs=batch_envs, key=key, iteration=state.iteration + 1,
             env_steps=state.env_steps + batch_size,
         )
         return state, {**episode_metrics(traj), **stats, "grad_norm": optax.tree.norm(grads),

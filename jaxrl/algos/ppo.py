@@ -30,10 +30,10 @@ import envs
 from jaxrl import config as cfg
 from jaxrl import losses, native, optim
 from jaxrl.agent import Agent
-from jaxrl.exploration import gsde_noise, gsde_noise_init, gsde_noise_step
+from jaxrl.exploration import gsde_noise_init
 from jaxrl.networks import (
     ActorCritic, RecurrentActorCritic, actor_critic_functions, build_actor_critic,
-    default_torso_kind, env_action_mask_fn, mask_distribution,
+    env_action_mask_fn, gsde_rollout_step, mask_distribution,
 )
 from jaxrl.normalization import RunningStats, normalize, scale_rewards
 from jaxrl.returns import gae
@@ -119,16 +119,9 @@ def validate(config: PPOConfig, env, env_params) -> None:
     cfg.check(config.kl_target > 0, config, "kl_target", "must be > 0 (0.003-0.03 is usual)")
     cfg.check(config.kl_coef > 0, config, "kl_coef", "must be > 0 (the initial KL penalty)")
     cfg.check(config.objective in ("clip", "kl"), config, "objective", "choose 'clip' or 'kl'")
-    cfg.check_sde(config)
-    if config.exploration == "gsde":
-        cfg.check(not config.recurrent, config, "exploration",
-                  "gSDE is for feed-forward policies; use exploration=gaussian with recurrent=true")
-        cfg.check(not isinstance(env.action_space(env_params), envs.Discrete), config, "exploration",
-                  "gSDE perturbs continuous actions; this env's are discrete (drop exploration=gsde)")
-        obs_shape = tuple(env.observation_space(env_params).shape)
-        torso = default_torso_kind(obs_shape) if config.network == "auto" else config.network
-        cfg.check(torso == "mlp", config, "network",
-                  "gSDE's noise is drawn from the MLP torso's last hidden layer; use network=mlp")
+    cfg.check_sde(config, env.action_space(env_params), env.observation_space(env_params).shape)
+    cfg.check(config.exploration != "gsde" or not config.recurrent, config, "exploration",
+              "gSDE is for feed-forward policies; use exploration=gaussian with recurrent=true")
     batch = config.num_envs * config.num_steps
     if config.recurrent:
         cfg.check(
@@ -219,11 +212,8 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             if config.recurrent:
                 hidden, dist, _ = network.apply(params, hidden, obs, first)
                 dist = mask_distribution(dist, mask)
-            elif gsde:  # the noise from this env's held matrix, scored under the policy
-                dist, latent = network.apply(params, obs, method=ActorCritic.policy_and_latent)
-                hidden = gsde_noise_step(hidden, key, num_steps, config.sde_sample_freq)
-                action = dist.mode() + gsde_noise(latent, params["params"]["log_std"], hidden["eps"])
-                return hidden, action, dist.log_prob(action)
+            elif gsde:
+                return gsde_rollout_step(network, params, obs, hidden, key, num_steps, config.sde_sample_freq)
             else:
                 dist = network.apply(params, obs, mask, method=ActorCritic.policy)
             action, log_prob = dist.sample_and_log_prob(seed=key)
