@@ -12,6 +12,7 @@ import envs
 from jaxrl import algos
 from jaxrl.algos import ddpg, off_policy, sac, td3
 from jaxrl.config import ConfigError
+from jaxrl.control import run_if
 
 # --------------------------------------------------------------------------------------
 # Tanh-squashed Gaussian
@@ -431,9 +432,9 @@ def test_run_if_skips_the_branch_under_vmap_unless_some_seed_needs_it():
         jax.debug.callback(lambda: ran.append(1))
         return 2.0 * x
 
-    one = jax.jit(lambda p, x: off_policy.run_if(p, double, lambda x: x, x))
+    one = jax.jit(lambda p, x: run_if(p, double, lambda x: x, x))
     assert float(one(True, 3.0)) == 6.0 and float(one(False, 3.0)) == 3.0
-    seeds = jax.jit(jax.vmap(lambda p, x: off_policy.run_if(p, double, lambda x: x, x)))
+    seeds = jax.jit(jax.vmap(lambda p, x: run_if(p, double, lambda x: x, x)))
     x = jnp.array([3.0, 4.0])
     ran.clear()
     np.testing.assert_array_equal(seeds(jnp.array([False, False]), x), [3.0, 4.0])
@@ -441,7 +442,7 @@ def test_run_if_skips_the_branch_under_vmap_unless_some_seed_needs_it():
     np.testing.assert_array_equal(seeds(jnp.array([False, True]), x), [3.0, 8.0])
     assert ran
     # Nested (hyperparameters x seeds): each level skips or selects on its own.
-    grid = jax.jit(jax.vmap(jax.vmap(lambda p, x: off_policy.run_if(p, double, lambda x: x, x))))
+    grid = jax.jit(jax.vmap(jax.vmap(lambda p, x: run_if(p, double, lambda x: x, x))))
     ran.clear()
     np.testing.assert_array_equal(grid(jnp.zeros((2, 2), bool), x.reshape(1, 2) + jnp.zeros((2, 1))),
                                   [[3.0, 4.0], [3.0, 4.0]])
