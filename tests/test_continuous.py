@@ -1,5 +1,6 @@
 """SAC, TD3 and DDPG: pure functions against NumPy references, a temperature probe, the
-replay targets (truncation vs termination), action rescaling and bad configurations.
+replay targets (truncation vs termination), action rescaling and bad configurations; gSDE
+(SAC's, PPO's) against NumPy, its noise statistics, reset points and rollouts.
 Learning on Pendulum and Brax is in tests/test_learning_continuous.py (slow)."""
 
 import jax
@@ -132,7 +133,7 @@ def test_temperature_drives_entropy_to_its_target_on_a_probe(target_per_dim, ini
 
 
 # --------------------------------------------------------------------------------------
-# gSDE: state-dependent exploration for SAC
+# gSDE: state-dependent exploration (SAC, PPO, A2C)
 # --------------------------------------------------------------------------------------
 
 
@@ -192,13 +193,21 @@ def test_gsde_draws_a_new_noise_matrix_only_at_its_reset_points(sample_freq, fre
     learner = _gsde_agent(sde_sample_freq=sample_freq).extras["learner"]
     noise = learner.noise_init(3)
     assert noise["eps"].shape == (3, 2, 1)  # (envs, latent = last hidden layer, actions)
-    step = jax.jit(learner.noise_step)
     first = jnp.zeros(3, bool)
+    step = jax.jit(learner.noise_step)
+    # Two vmapped seeds (the draw is a `run_if`), each with its own keys.
+    seeds = jax.jit(jax.vmap(learner.noise_step, in_axes=(0, None, None, 0)))
+    both = jax.tree.map(lambda x: jnp.stack([x, x]), noise)
     for t in range(12):
         new = step(noise, first, None, jax.random.PRNGKey(t))
         changed = np.asarray(new["eps"] != noise["eps"])
         assert changed.all() if t in fresh_steps else not changed.any(), t
         noise = new
+        new_both = seeds(both, first, None, jax.random.split(jax.random.PRNGKey(100 + t), 2))
+        changed = np.asarray(new_both["eps"] != both["eps"])
+        assert changed.all() if t in fresh_steps else not changed.any(), t
+        assert np.all(np.asarray(new_both["eps"][0] != new_both["eps"][1]))
+        both = new_both
 
 
 def _worst_single_matrix_residual(latent, deviation):
