@@ -293,6 +293,10 @@ def test_ppo_gsde_std_follows_the_state_and_does_not_train_the_torso():
     torso = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(grads["params"])
              if "actor_torso" in jax.tree_util.keystr(path)]
     assert torso and all(float(jnp.abs(g).max()) == 0 for g in torso)
+    # An update logs the noise matrix's mean std (SB3's train/std) after it.
+    state, metrics = jax.jit(agent.update)(state)
+    np.testing.assert_allclose(float(metrics["sde_std"]), float(jnp.exp(state.params["params"]["log_std"]).mean()),
+                               rtol=1e-6)
 
 
 def test_ppo_gsde_is_validated():

@@ -147,6 +147,9 @@ def test_a2c_gsde_carries_its_noise_and_scales_rewards():
     assert np.all(np.asarray(state.exploration["eps"]) != first)  # renewed in the next rollout
     assert float(state.reward_stats.count) == pytest.approx(2 * 3 * 4, rel=1e-3)
     assert np.isfinite(float(metrics["policy_loss"]))
+    # The logged std of the noise matrix is the parameter's, after this update.
+    np.testing.assert_allclose(float(metrics["sde_std"]), float(jnp.exp(state.params["params"]["log_std"]).mean()),
+                               rtol=1e-6)
     with pytest.raises(ValueError, match="gSDE perturbs continuous actions"):
         a2c.make(*envs.make("CartPole-v1"), a2c.A2CConfig(exploration="gsde"))
 

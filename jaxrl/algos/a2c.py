@@ -174,6 +174,8 @@ def make(env, env_params, config: A2CConfig = A2CConfig()) -> Agent:
             obs_stats=obs_stats, exploration=noise, envs=batch_envs, key=key, iteration=state.iteration + 1,
             env_steps=state.env_steps + batch_size,
         )
+        if gsde:  # the noise matrix's mean std, Stable-Baselines3's train/std
+            stats["sde_std"] = jnp.exp(state.params["params"]["log_std"]).mean()
         return state, {**episode_metrics(traj), **stats, "grad_norm": optax.tree.norm(grads),
                        "value_mean": both[0].mean(), "learning_rate": learning_rate}
 

@@ -358,6 +358,8 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         if config.objective == "kl":
             kl_coef = losses.adapt_kl_coef(kl_coef, stats["approx_kl"], hp["kl_target"])
         stats.update(learning_rate=learning_rate, kl_coef=kl_coef)
+        if gsde:  # the noise matrix's mean std, Stable-Baselines3's train/std
+            stats["sde_std"] = jnp.exp(params["params"]["log_std"]).mean()
         return state.replace(params=params, opt_state=opt_state, kl_coef=kl_coef), stats
 
     def update(state: PPOState, split_axis=None):
