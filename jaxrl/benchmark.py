@@ -611,6 +611,8 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
             clip_range_vf=c.clip_eps if c.clip_value_loss else None, ent_coef=c.ent_coef,
             vf_coef=c.vf_coef, max_grad_norm=c.max_grad_norm, normalize_advantage=c.normalize_advantages)
         case["policy_kwargs"] = dict(net_arch=dict(pi=sizes, vf=sizes), log_std_init=c.init_log_std)
+        if c.exploration == "gsde":
+            case["kwargs"].update(use_sde=True, sde_sample_freq=c.sde_sample_freq)
         case["anneal_lr"] = c.anneal_lr
         if c.normalize_observations or c.scale_rewards:
             case["normalize"] = {"obs": c.normalize_observations, "reward": c.scale_rewards}
@@ -625,6 +627,9 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
             ent_coef=("auto" if c.init_alpha == 1.0 else f"auto_{c.init_alpha}") if c.autotune_alpha
             else c.init_alpha)
         case["policy_kwargs"] = dict(net_arch=sizes, n_critics=c.num_critics)
+        if c.exploration == "gsde":
+            case["kwargs"].update(use_sde=True, sde_sample_freq=c.sde_sample_freq)
+            case["policy_kwargs"]["log_std_init"] = c.log_std_init
         case["target_entropy_per_dim"] = c.target_entropy_per_dim
     else:
         raise ValueError(f"no SB3 case for {algo_name!r}: ppo or sac")

@@ -462,6 +462,19 @@ def test_peer_cases_give_sb3_the_presets_hyperparameters():
         c.num_envs, c.num_steps, c.gradient_steps)
     assert sac["kwargs"]["learning_starts"] == c.learning_starts and sac["kwargs"]["ent_coef"] == "auto"
     assert sac["policy_kwargs"] == {"net_arch": list(c.hidden_sizes), "n_critics": c.num_critics}
+    assert "use_sde" not in sac["kwargs"] and "use_sde" not in ppo["kwargs"]
+    # gSDE presets carry it over: SB3's use_sde, sde_sample_freq and the noise's log std.
+    ppo = benchmark.peer_case("ppo", "Pendulum-v1", 100_000)
+    assert (ppo["kwargs"]["use_sde"], ppo["kwargs"]["sde_sample_freq"], ppo["policy_kwargs"]["log_std_init"]) == (
+        True, 4, 0.0)
+    sac = benchmark.peer_case("sac", "MountainCarContinuous-v0", 50_000)
+    assert (sac["kwargs"]["use_sde"], sac["kwargs"]["sde_sample_freq"], sac["policy_kwargs"]["log_std_init"]) == (
+        True, -1, -3.67)
+    assert sac["kwargs"]["ent_coef"] == 0.1 and sac["kwargs"]["train_freq"] == sac["kwargs"]["gradient_steps"] == 32
+    from jaxrl.peers.peer_library import adapt
+
+    with pytest.raises(ValueError, match="sbx's sac has no gSDE"):
+        adapt("sbx", "sac", sac["kwargs"])
 
 
 def test_peer_case_refuses_what_sb3_cannot_express(monkeypatch):

@@ -68,6 +68,8 @@ def adapt(library: str, algo: str, hyperparameters: dict) -> dict:
     without the arguments it lacks (SBX_DROPPED), with flax activations and SBX_POLICY_KWARGS."""
     if library == "sb3":
         return hyperparameters
+    if hyperparameters.get("use_sde"):
+        raise ValueError(f"sbx's {algo} has no gSDE (use_sde); time this case against SB3 only")
     adapted = {k: v for k, v in hyperparameters.items() if k not in SBX_DROPPED.get(algo, ())}
     policy_kwargs = {**adapted.get("policy_kwargs", {}), **SBX_POLICY_KWARGS.get(algo, {})}
     if "activation_fn" in policy_kwargs:
