@@ -611,8 +611,6 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
             clip_range_vf=c.clip_eps if c.clip_value_loss else None, ent_coef=c.ent_coef,
             vf_coef=c.vf_coef, max_grad_norm=c.max_grad_norm, normalize_advantage=c.normalize_advantages)
         case["policy_kwargs"] = dict(net_arch=dict(pi=sizes, vf=sizes), log_std_init=c.init_log_std)
-        if c.exploration == "gsde":
-            case["kwargs"].update(use_sde=True, sde_sample_freq=c.sde_sample_freq)
         case["anneal_lr"] = c.anneal_lr
         if c.normalize_observations or c.scale_rewards:
             case["normalize"] = {"obs": c.normalize_observations, "reward": c.scale_rewards}
@@ -628,11 +626,12 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
             else c.init_alpha)
         case["policy_kwargs"] = dict(net_arch=sizes, n_critics=c.num_critics)
         if c.exploration == "gsde":
-            case["kwargs"].update(use_sde=True, sde_sample_freq=c.sde_sample_freq)
             case["policy_kwargs"]["log_std_init"] = c.log_std_init
         case["target_entropy_per_dim"] = c.target_entropy_per_dim
     else:
         raise ValueError(f"no SB3 case for {algo_name!r}: ppo or sac")
+    if c.exploration == "gsde":  # SB3's use_sde (PPO's log_std_init is passed either way)
+        case["kwargs"].update(use_sde=True, sde_sample_freq=c.sde_sample_freq)
     return case
 
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrl.distributions import Categorical, DiagGaussian
-from jaxrl.exploration import gsde_log_std, gsde_noise, gsde_noise_step
+from jaxrl.exploration import gsde_log_std, gsde_noise, gsde_noise_init, gsde_noise_step
 
 
 ACTIVATIONS = {
@@ -423,6 +423,13 @@ class ActorCritic(nn.Module):
                          else (self.action_dim,))
         self.log_std = None if self.discrete else self.param(
             "log_std", nn.initializers.constant(self.init_log_std), log_std_shape)
+
+    def initial_noise(self, num_envs: int):
+        """gSDE's per-env noise state before the first step (`jaxrl.exploration.
+        gsde_noise_init` for this torso's latent and actions); None without gSDE."""
+        if not self.state_dependent_noise:
+            return None
+        return gsde_noise_init(num_envs, self.hidden_sizes[-1], self.action_dim)
 
     def policy_and_latent(self, obs, action_mask=None):
         """`(policy, latent)`: the action distribution and the actor torso's output."""

@@ -64,3 +64,14 @@ def scale_rewards(rewards, running_returns, stats: RunningStats, done, gamma, ep
     running_returns, returns = jax.lax.scan(step, running_returns, (rewards, done))
     stats = stats.update(returns)
     return rewards / jnp.sqrt(stats.var + eps), running_returns, stats
+
+
+def scale_rollout_rewards(state, traj, gamma):
+    """`scale_rewards` over a rollout `traj` (episodes end where it terminated or
+    truncated) with the running returns and statistics an on-policy train state carries
+    (`state.running_returns`, `state.reward_stats`). Returns `(scaled rewards (T, N), state)`
+    with both moved on."""
+    rewards, running_returns, reward_stats = scale_rewards(
+        traj.reward, state.running_returns, state.reward_stats,
+        jnp.logical_or(traj.terminated, traj.truncated), gamma)
+    return rewards, state.replace(running_returns=running_returns, reward_stats=reward_stats)

@@ -23,9 +23,8 @@ from flax import struct
 from jaxrl import config as cfg
 from jaxrl import losses, optim
 from jaxrl.agent import Agent
-from jaxrl.exploration import gsde_noise_init
 from jaxrl.networks import ActorCritic, actor_critic_functions, build_actor_critic, gsde_rollout_step
-from jaxrl.normalization import RunningStats, normalize, scale_rewards
+from jaxrl.normalization import RunningStats, normalize, scale_rollout_rewards
 from jaxrl.returns import gae
 from jaxrl.rollout import EnvBatch, collect, episode_metrics, reset_envs
 
@@ -72,7 +71,7 @@ class A2CState:
     obs_stats: RunningStats | None
     reward_stats: RunningStats | None
     running_returns: jax.Array | None  # (num_envs,) discounted returns, for reward scaling
-    exploration: Any  # gSDE's noise matrices (`jaxrl.exploration.gsde_noise_init`), else None
+    exploration: Any  # gSDE's noise matrices (`ActorCritic.initial_noise`), else None
     envs: EnvBatch
     key: jax.Array
     iteration: jax.Array
@@ -120,8 +119,7 @@ def make(env, env_params, config: A2CConfig = A2CConfig()) -> Agent:
             obs_stats=RunningStats.create(obs_shape) if config.normalize_observations else None,
             reward_stats=RunningStats.create() if config.scale_rewards else None,
             running_returns=jnp.zeros(config.num_envs) if config.scale_rewards else None,
-            exploration=gsde_noise_init(config.num_envs, config.hidden_sizes[-1],
-                                        int(action_space.shape[0])) if gsde else None,
+            exploration=network.initial_noise(config.num_envs),
             envs=reset_envs(env, env_params, env_key, config.num_envs), key=key,
             iteration=jnp.zeros((), jnp.int32), env_steps=jnp.zeros((), jnp.int32), hparams=hp,
         )
@@ -156,10 +154,7 @@ def make(env, env_params, config: A2CConfig = A2CConfig()) -> Agent:
                              method=ActorCritic.value)
         rewards = traj.reward
         if config.scale_rewards:
-            rewards, running_returns, reward_stats = scale_rewards(
-                rewards, state.running_returns, state.reward_stats,
-                jnp.logical_or(traj.terminated, traj.truncated), hp["gamma"])
-            state = state.replace(running_returns=running_returns, reward_stats=reward_stats)
+            rewards, state = scale_rollout_rewards(state, traj, hp["gamma"])
         advantages, targets = gae(rewards, both[0], both[1], traj.terminated, traj.truncated,
                                   hp["gamma"], hp["gae_lambda"])
         flat = lambda x: x.reshape((batch_size,) + x.shape[2:])  # noqa: E731

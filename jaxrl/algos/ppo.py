@@ -30,12 +30,11 @@ import envs
 from jaxrl import config as cfg
 from jaxrl import losses, native, optim
 from jaxrl.agent import Agent
-from jaxrl.exploration import gsde_noise_init
 from jaxrl.networks import (
     ActorCritic, RecurrentActorCritic, actor_critic_functions, build_actor_critic,
     env_action_mask_fn, gsde_rollout_step, mask_distribution,
 )
-from jaxrl.normalization import RunningStats, normalize, scale_rewards
+from jaxrl.normalization import RunningStats, normalize, scale_rollout_rewards
 from jaxrl.returns import gae
 from jaxrl.rollout import EnvBatch, collect, episode_metrics, permutation, reset_envs
 
@@ -98,7 +97,7 @@ class PPOState:
     running_returns: jax.Array | None  # (num_envs,) discounted returns, for reward scaling
     envs: EnvBatch
     # The policy's state carried from step to step: the GRU's (num_envs, rnn_size) for
-    # recurrent policies, gSDE's noise matrices (`jaxrl.exploration.gsde_noise_init`) for
+    # recurrent policies, gSDE's noise matrices (`ActorCritic.initial_noise`) for
     # feed-forward ones with exploration="gsde", else None.
     hidden: Any
     kl_coef: jax.Array  # the adaptive KL penalty coefficient ("kl" objective)
@@ -185,7 +184,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             hidden = network.initial_hidden(num_envs)
             params = network.init(net_key, hidden, batch.obs, batch.first)
         else:
-            hidden = gsde_noise_init(num_envs, config.hidden_sizes[-1], action_dim) if gsde else None
+            hidden = network.initial_noise(num_envs)
             params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
         return PPOState(
             params=params,
@@ -384,11 +383,7 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
             values, next_values = both[0], both[1]
         rewards = traj.reward
         if config.scale_rewards:
-            rewards, running_returns, reward_stats = scale_rewards(
-                rewards, state.running_returns, state.reward_stats,
-                jnp.logical_or(traj.terminated, traj.truncated), hp["gamma"],
-            )
-            state = state.replace(running_returns=running_returns, reward_stats=reward_stats)
+            rewards, state = scale_rollout_rewards(state, traj, hp["gamma"])
         advantages, targets = gae(rewards, values, next_values, traj.terminated, traj.truncated,
                                   hp["gamma"], hp["gae_lambda"])
         batch = {"obs": obs, "first": traj.first, "action": traj.action, "log_prob": traj.log_prob,
