@@ -560,11 +560,12 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=THRESHOLD_SEEDS, identic
 
 
 # The cases timed at one fixed budget on both sides with the same hyperparameters: one of
-# our presets, and its SB3 arguments derived from it (`peer_case`). (algo, preset, env steps.)
+# our presets, and its SB3 arguments derived from it (`peer_case`). (algo, preset, env steps,
+# config overrides: what the preset uses that SB3 cannot express, switched off on our side.)
 CASES = [
-    ("ppo", "Breakout-MinAtar", 250_000),
-    ("ppo", "brax/hopper", 200_000),
-    ("sac", "brax/hopper", 20_000),
+    ("ppo", "Breakout-MinAtar", 250_000, {}),
+    ("ppo", "brax/hopper", 200_000, {}),
+    ("sac", "brax/hopper", 20_000, {"layer_norm": False}),  # SB3's SAC has no LayerNorm
 ]
 # What an SB3-API peer needs to step our environments (jaxrl/peers/sb3_cases.py imports our
 # `envs` package): constraints.txt's pins. gymnax 1.0.1 does not install beside gymnasium
@@ -584,14 +585,15 @@ def env_requirements(peer: str) -> list[str]:
     return [r for r in PEERS[peer].requirements if not r.startswith("gymnasium==")] + ENV_REQUIREMENTS
 
 
-def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
+def peer_case(algo_name: str, preset_name: str, total_steps: int, overrides=None) -> dict:
     """What jaxrl/peers/sb3_cases.py needs to train SB3's `algo_name` as our preset trains:
     the env, its number of copies and SB3's keyword arguments derived from the preset's config
-    at `total_steps` (JSON-ready). A config SB3 cannot express raises ValueError."""
+    at `total_steps` with `overrides` (JSON-ready). A config SB3 cannot express raises
+    ValueError."""
     from jaxrl import presets
 
     preset = presets.get(algo_name, preset_name)
-    c = preset.config(total_steps=total_steps)
+    c = preset.config(**{**(overrides or {}), "total_steps": total_steps})
     # The env steps our side trains: whole iterations (SB3 would round up to its next rollout).
     steps_per_iteration = c.num_envs * c.num_steps
     case = {"algo": algo_name, "env": preset.env, "env_kwargs": dict(preset.env_kwargs),
@@ -615,6 +617,9 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int) -> dict:
         if c.normalize_observations or c.scale_rewards:
             case["normalize"] = {"obs": c.normalize_observations, "reward": c.scale_rewards}
     elif algo_name == "sac":
+        if c.layer_norm:
+            raise ValueError(f"sac preset {preset_name!r}: SB3's SAC has no LayerNorm; case it with "
+                             "overrides {'layer_norm': False}")
         if not c.actor_lr == c.critic_lr == c.alpha_lr:
             raise ValueError(f"sac preset {preset_name!r}: SB3's SAC has one learning rate for actor, critics "
                              f"and temperature, the preset {c.actor_lr}, {c.critic_lr}, {c.alpha_lr}")
@@ -648,14 +653,14 @@ def run_cases(peer_pythons: dict[str, Path], cases=CASES, seeds=CASE_SEEDS) -> l
     each seed); each SB3-API peer (name -> the interpreter of its `-envs` venv) one process
     per seed, `model.learn` timed inside it. Seconds: medians over the seeds; returns: means."""
     rows = []
-    for algo, preset, steps in cases:
-        case = peer_case(algo, preset, steps)
+    for algo, preset, steps, overrides in cases:
+        case = peer_case(algo, preset, steps, overrides)
         colds, peer_runs = [], {peer: [] for peer in peer_pythons}
         for seed in seeds:
             print(f"jaxrl {algo} {preset}, {steps:,} env steps, seed {seed}, cold ...", file=sys.stderr)
             cold = time_to_threshold_subprocess(False, threads=None, algo_name=algo, preset_name=preset,
                                                 threshold=math.inf, eval_every=steps, seed=seed,
-                                                overrides={"total_steps": steps})
+                                                overrides={**overrides, "total_steps": steps})
             colds.append({"seed": seed, "cold_seconds": cold["process_seconds"], "return": cold["final_return"],
                           "cold_env_steps": cold["evaluations"][-1][0], "env": cold["env"]})
             for peer, python in peer_pythons.items():
@@ -664,12 +669,13 @@ def run_cases(peer_pythons: dict[str, Path], cases=CASES, seeds=CASE_SEEDS) -> l
                 peer_runs[peer].append({**_run_peer(peer, python, "sb3_cases.py", [json.dumps(case), seed]),
                                         "seed": seed, "process_seconds": time.perf_counter() - t})
         print(f"jaxrl {algo} {preset}, warm, seeds {list(seeds)} ...", file=sys.stderr)
-        warm = throughput_ours(algo, preset, {}, steps, seeds)
+        warm = throughput_ours(algo, preset, overrides, steps, seeds)
         ours = _over_seeds(colds, ["cold_seconds"], "return")
         ours.update({key: warm[key] for key in ("env_steps", "compile_seconds", "seconds", "steps_per_second")},
                     warm_runs=warm["runs"])
         row = {"algo": algo, "preset": preset, "env": ours.pop("env"), "total_steps": steps,
-               "seeds": list(seeds), "flops": case_flops(algo, preset, steps), "ours": ours}
+               "overrides": dict(overrides), "seeds": list(seeds),
+               "flops": case_flops(algo, preset, steps, overrides), "ours": ours}
         for peer, runs in peer_runs.items():
             row[peer] = _over_seeds(runs, ["process_seconds", "learn_seconds", "env_compile_seconds"],
                                     "mean_return")
@@ -853,7 +859,8 @@ def _cases_markdown(rows: list[dict], peak_gflops: float | None = None) -> list[
         peers = {peer: row[peer] for peer in PEERS if row.get(peer)}
         flops = row.get("flops")
         flops_column = flops is not None
-        lines += [f"### {row['algo'].upper()} {row['env']} (preset `{row['preset']}`), "
+        changed = "".join(f", {k}={v}" for k, v in row.get("overrides", {}).items())
+        lines += [f"### {row['algo'].upper()} {row['env']} (preset `{row['preset']}`{changed}), "
                   f"{row['total_steps']:,} env steps", "",
                   "| | cold | compile | warm (training only) | env steps/s (warm) | return |"
                   + (" GFLOP/s (warm) |" if flops_column else ""),
@@ -1055,7 +1062,7 @@ def update_flops() -> dict:
     return {"ppo_reference": ppo, "dqn_preset": dqn_per_iteration / 16}
 
 
-def case_flops(algo_name: str, preset_name: str, total_steps: int) -> float:
+def case_flops(algo_name: str, preset_name: str, total_steps: int, overrides=None) -> float:
     """FLOPs of one seed's training in a `CASES` entry, counted from the networks as
     `update_flops` counts them. PPO: a rollout forward per env step, then `update_epochs` of
     forward+backward through actor and critic. SAC, per replayed sample of a gradient step:
@@ -1066,7 +1073,7 @@ def case_flops(algo_name: str, preset_name: str, total_steps: int) -> float:
 
     import envs
 
-    agent, _ = _preset_agent(algo_name, preset_name, {"total_steps": total_steps})
+    agent, _ = _preset_agent(algo_name, preset_name, {**(overrides or {}), "total_steps": total_steps})
     c, steps_per_iteration = agent.config, agent.steps_per_iteration
     iterations = total_steps // steps_per_iteration
     obs = int(np.prod(agent.env.observation_space(agent.env_params).shape))

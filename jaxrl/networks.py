@@ -596,10 +596,11 @@ class TanhGaussianActor(nn.Module):
     activation: str = "relu"
     log_std_min: float = -5.0
     log_std_max: float = 2.0
+    layer_norm: bool = False
 
     @nn.compact
     def __call__(self, obs):
-        x = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
+        x = MLP(tuple(self.hidden_sizes), self.activation, self.layer_norm)(obs.astype(jnp.float32))
         mean = output_dense(self.action_dim, 0.01)(x)
         raw = output_dense(self.action_dim, 0.01)(x)
         log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (jnp.tanh(raw) + 1.0)
@@ -621,10 +622,11 @@ class StateDependentNoiseActor(nn.Module):
     hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
     clip_mean: float = 2.0
+    layer_norm: bool = False
 
     @nn.compact
     def __call__(self, obs):
-        latent = MLP(tuple(self.hidden_sizes), self.activation)(obs.astype(jnp.float32))
+        latent = MLP(tuple(self.hidden_sizes), self.activation, self.layer_norm)(obs.astype(jnp.float32))
         mean = jnp.clip(output_dense(self.action_dim, 0.01)(latent), -self.clip_mean, self.clip_mean)
         log_std = self.param("log_std", nn.initializers.zeros, (latent.shape[-1], self.action_dim))
         return mean, latent, log_std

@@ -445,8 +445,8 @@ def test_peer_cases_give_sb3_the_presets_hyperparameters():
 
     from jaxrl import presets
 
-    for algo, preset, steps in benchmark.CASES:
-        json.dumps(benchmark.peer_case(algo, preset, steps))
+    for algo, preset, steps, overrides in benchmark.CASES:
+        json.dumps(benchmark.peer_case(algo, preset, steps, overrides))
     ppo = benchmark.peer_case("ppo", "brax/hopper", 200_000)
     c = presets.get("ppo", "brax/hopper").config(total_steps=200_000)
     assert (ppo["num_envs"], ppo["kwargs"]["n_steps"], ppo["kwargs"]["n_epochs"]) == (
@@ -456,8 +456,8 @@ def test_peer_cases_give_sb3_the_presets_hyperparameters():
     assert ppo["kwargs"]["clip_range_vf"] == c.clip_eps and ppo["anneal_lr"] == c.anneal_lr
     assert ppo["normalize"] == {"obs": True, "reward": True} and ppo["activation"] == c.activation
     assert ppo["policy_kwargs"]["net_arch"] == {"pi": list(c.hidden_sizes), "vf": list(c.hidden_sizes)}
-    sac = benchmark.peer_case("sac", "brax/hopper", 20_000)
-    c = presets.get("sac", "brax/hopper").config(total_steps=20_000)
+    sac = benchmark.peer_case("sac", "brax/hopper", 20_000, {"layer_norm": False})
+    c = presets.get("sac", "brax/hopper").config(total_steps=20_000, layer_norm=False)
     assert (sac["num_envs"], sac["kwargs"]["train_freq"], sac["kwargs"]["gradient_steps"]) == (
         c.num_envs, c.num_steps, c.gradient_steps)
     assert sac["kwargs"]["learning_starts"] == c.learning_starts and sac["kwargs"]["ent_coef"] == "auto"
@@ -484,6 +484,9 @@ def test_peer_case_refuses_what_sb3_cannot_express(monkeypatch):
 
     with pytest.raises(ValueError, match="no SB3 case for 'dqn'"):
         benchmark.peer_case("dqn", "CartPole-v1", 50_000)
+    # The SAC Brax presets' LayerNorm has no SB3 counterpart: the case must switch it off.
+    with pytest.raises(ValueError, match="no LayerNorm.*'layer_norm': False"):
+        benchmark.peer_case("sac", "brax/hopper", 20_000)
     get = presets.get
     monkeypatch.setattr(presets, "get", lambda algo, name: dataclasses.replace(
         get(algo, name), overrides={**get(algo, name).overrides, "network": "cnn"}))
@@ -544,7 +547,7 @@ def test_cases_go_seed_by_seed_and_report_medians_and_mean_returns(monkeypatch):
     monkeypatch.setattr(benchmark, "_run_peer", peer)
     monkeypatch.setattr(benchmark, "throughput_ours", warm)
     monkeypatch.setattr(benchmark, "case_flops", lambda *a: None)
-    [row] = benchmark.run_cases({"sb3": "python"}, cases=[("ppo", "Breakout-MinAtar", 250_000)], seeds=(0, 1, 2))
+    [row] = benchmark.run_cases({"sb3": "python"}, cases=[("ppo", "Breakout-MinAtar", 250_000, {})], seeds=(0, 1, 2))
     assert calls == [("jaxrl", 0), ("sb3", 0), ("jaxrl", 1), ("sb3", 1), ("jaxrl", 2), ("sb3", 2)]
     assert row["ours"]["cold_seconds"] == 11.0 and row["ours"]["returns"] == [100.0, 200.0, 300.0]
     assert row["ours"]["return"] == 200.0 and row["ours"]["seconds"] == 8.0

@@ -542,11 +542,12 @@ def test_ddpg_is_td3_with_one_critic_no_delay_no_smoothing():
     assert agent.algo == "ddpg"
 
 
-@pytest.mark.parametrize("module", [td3, ddpg])
+@pytest.mark.parametrize("module", [td3, ddpg, sac])
 def test_layer_norm_makes_a_fresh_actor_blind_to_the_observation_scale(module):
     # Why the Brax presets turn it on: unnormalised observations 100x larger give the plain
     # actor 100x larger pre-tanh outputs (it saturates at the action bounds), while with
     # LayerNorm (zero biases at initialisation) the hidden features, so the actions, are the same.
+    # (SAC's actor gives the Gaussian's mean and log std: both must be unmoved.)
     env, params = envs.make("Pendulum-v1")
     obs = jnp.array([[0.6, -0.8, 0.3], [-0.1, 0.99, -2.0]])
     actions = {}

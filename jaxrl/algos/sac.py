@@ -68,6 +68,7 @@ class SACConfig:
     hidden_sizes: tuple[int, ...] = (256, 256)  # actor and each critic
     activation: str = "relu"
     num_critics: int = 2
+    layer_norm: bool = False  # LayerNorm after each hidden layer of the actor and the critics
     # Switches.
     autotune_alpha: bool = True  # False: alpha stays at init_alpha
     exploration: str = "gaussian"  # "gaussian" (fresh noise each step) or "gsde" (state-dependent)
@@ -170,11 +171,13 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
     obs_dim = int(env.observation_space(env_params).shape[0])
     gsde = config.exploration == "gsde"
     if gsde:
-        actor = StateDependentNoiseActor(action_dim, tuple(config.hidden_sizes), config.activation)
+        actor = StateDependentNoiseActor(action_dim, tuple(config.hidden_sizes), config.activation,
+                                         layer_norm=config.layer_norm)
         latent_dim = config.hidden_sizes[-1]
     else:
-        actor = TanhGaussianActor(action_dim, tuple(config.hidden_sizes), config.activation)
-    critic = CriticEnsemble(config.num_critics, tuple(config.hidden_sizes), config.activation)
+        actor = TanhGaussianActor(action_dim, tuple(config.hidden_sizes), config.activation,
+                                  layer_norm=config.layer_norm)
+    critic = CriticEnsemble(config.num_critics, tuple(config.hidden_sizes), config.activation, config.layer_norm)
 
     def optimizers(hp):
         return (off_policy.adam(hp["actor_lr"], hp["adam_eps"]),
