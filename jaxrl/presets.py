@@ -398,8 +398,8 @@ _PRESETS += [
     # env steps: seeds 0-3 vmapped (`scripts/steps_to_threshold.py td3 brax/inverted_pendulum
     # --threshold 950 --seeds 4 --max-steps 50000 --eval-every 5000 --full --grid
     # tau=0.005,0.01`) first evaluated >= 950 at 20k-35k and all ended at 1000 at 50k (with
-    # tau 0.005: 30k-50k, also all 1000); at 20k none of them had (exploration noise 0.1 or
-    # 0.3, actor lr 1e-3 or 3e-4, gamma 0.99-0.999: 0 of 4 at >= 950, one at 0.999).
+    # tau 0.005: 30k-50k, also all 1000); sweeps ending at 20k (exploration noise 0.1 or
+    # 0.3, actor lr 1e-3 or 3e-4, gamma 0.99-0.999) ended below 950 in all 28 runs.
     Preset(name="brax/inverted_pendulum", algo="td3", env="brax/inverted_pendulum",
            overrides=_BRAX_PENDULUM_OFF_POLICY,
            total_steps=50_000, num_seeds=2, env_kwargs={"backend": "positional"}),
