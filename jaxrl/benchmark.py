@@ -565,7 +565,7 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=THRESHOLD_SEEDS, identic
 CASES = [
     ("ppo", "Breakout-MinAtar", 250_000, {}),
     ("ppo", "brax/hopper", 200_000, {}),
-    ("sac", "brax/hopper", 20_000, {"layer_norm": False}),  # SB3's SAC has no LayerNorm
+    ("sac", "brax/hopper", 20_000, {"layer_norm": False}),  # SB3's SAC has none (nor has this preset)
 ]
 # What an SB3-API peer needs to step our environments (jaxrl/peers/sb3_cases.py imports our
 # `envs` package): constraints.txt's pins. gymnax 1.0.1 does not install beside gymnasium

@@ -486,7 +486,7 @@ def test_peer_case_refuses_what_sb3_cannot_express(monkeypatch):
         benchmark.peer_case("dqn", "CartPole-v1", 50_000)
     # The SAC Brax presets' LayerNorm has no SB3 counterpart: the case must switch it off.
     with pytest.raises(ValueError, match="no LayerNorm.*'layer_norm': False"):
-        benchmark.peer_case("sac", "brax/hopper", 20_000)
+        benchmark.peer_case("sac", "brax/ant", 20_000)
     get = presets.get
     monkeypatch.setattr(presets, "get", lambda algo, name: dataclasses.replace(
         get(algo, name), overrides={**get(algo, name).overrides, "network": "cnn"}))
