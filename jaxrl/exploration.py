@@ -90,6 +90,12 @@ def gsde_noise(latent, log_std, eps):
     return latent @ weights if eps.ndim == 2 else jnp.einsum("nl,nla->na", latent, weights)
 
 
+def gsde_mean_std(params) -> jax.Array:
+    """The mean of the noise matrix's stds, `exp(log_std)`, of a gSDE policy's parameters
+    (`params["params"]["log_std"]`, `(L, A)`): what Stable-Baselines3 logs as train/std."""
+    return jnp.exp(params["params"]["log_std"]).mean()
+
+
 def gsde_noise_init(num_envs: int, latent_dim: int, action_dim: int) -> dict:
     """The state of gSDE's per-env noise matrices before the first step: zeros (the first
     `gsde_noise_step` draws them) and a step count of 0."""

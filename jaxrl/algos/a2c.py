@@ -23,6 +23,7 @@ from flax import struct
 from jaxrl import config as cfg
 from jaxrl import losses, optim
 from jaxrl.agent import Agent
+from jaxrl.exploration import gsde_mean_std
 from jaxrl.networks import ActorCritic, actor_critic_functions, build_actor_critic, gsde_rollout_step
 from jaxrl.normalization import RunningStats, normalize, scale_rollout_rewards
 from jaxrl.returns import gae
@@ -169,8 +170,8 @@ def make(env, env_params, config: A2CConfig = A2CConfig()) -> Agent:
             obs_stats=obs_stats, exploration=noise, envs=batch_envs, key=key, iteration=state.iteration + 1,
             env_steps=state.env_steps + batch_size,
         )
-        if gsde:  # the noise matrix's mean std, Stable-Baselines3's train/std
-            stats["sde_std"] = jnp.exp(state.params["params"]["log_std"]).mean()
+        if gsde:
+            stats["sde_std"] = gsde_mean_std(state.params)
         return state, {**episode_metrics(traj), **stats, "grad_norm": optax.tree.norm(grads),
                        "value_mean": both[0].mean(), "learning_rate": learning_rate}
 

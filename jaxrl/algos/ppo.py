@@ -30,6 +30,7 @@ import envs
 from jaxrl import config as cfg
 from jaxrl import losses, native, optim
 from jaxrl.agent import Agent
+from jaxrl.exploration import gsde_mean_std
 from jaxrl.networks import (
     ActorCritic, RecurrentActorCritic, actor_critic_functions, build_actor_critic,
     env_action_mask_fn, gsde_rollout_step, mask_distribution,
@@ -357,8 +358,8 @@ def make(env, env_params, config: PPOConfig = PPOConfig()) -> Agent:
         if config.objective == "kl":
             kl_coef = losses.adapt_kl_coef(kl_coef, stats["approx_kl"], hp["kl_target"])
         stats.update(learning_rate=learning_rate, kl_coef=kl_coef)
-        if gsde:  # the noise matrix's mean std, Stable-Baselines3's train/std
-            stats["sde_std"] = jnp.exp(params["params"]["log_std"]).mean()
+        if gsde:
+            stats["sde_std"] = gsde_mean_std(params)
         return state.replace(params=params, opt_state=opt_state, kl_coef=kl_coef), stats
 
     def update(state: PPOState, split_axis=None):

@@ -42,7 +42,7 @@ import optax
 from jaxrl import config as cfg
 from jaxrl.agent import Agent
 from jaxrl.algos import off_policy
-from jaxrl.exploration import gsde_log_std, gsde_noise, gsde_noise_init, gsde_noise_step
+from jaxrl.exploration import gsde_log_std, gsde_mean_std, gsde_noise, gsde_noise_init, gsde_noise_step
 from jaxrl.networks import CriticEnsemble, StateDependentNoiseActor, TanhGaussianActor
 from jaxrl.targets import soft_update
 
@@ -170,13 +170,9 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
     action_dim = int(env.action_space(env_params).shape[0])
     obs_dim = int(env.observation_space(env_params).shape[0])
     gsde = config.exploration == "gsde"
-    if gsde:
-        actor = StateDependentNoiseActor(action_dim, tuple(config.hidden_sizes), config.activation,
-                                         layer_norm=config.layer_norm)
-        latent_dim = config.hidden_sizes[-1]
-    else:
-        actor = TanhGaussianActor(action_dim, tuple(config.hidden_sizes), config.activation,
-                                  layer_norm=config.layer_norm)
+    actor = (StateDependentNoiseActor if gsde else TanhGaussianActor)(
+        action_dim, tuple(config.hidden_sizes), config.activation, layer_norm=config.layer_norm)
+    latent_dim = config.hidden_sizes[-1]  # gSDE's noise acts on the last hidden layer
     critic = CriticEnsemble(config.num_critics, tuple(config.hidden_sizes), config.activation, config.layer_norm)
 
     def optimizers(hp):
@@ -263,8 +259,8 @@ def make(env, env_params, config: SACConfig = SACConfig()) -> Agent:
                        alpha_opt=alpha_opt_state)
         stats = {"critic_loss": critic_loss, "actor_loss": policy_loss, "alpha_loss": alpha_loss,
                  "alpha": alpha, "entropy": -log_prob.mean(), "q_mean": q_mean}
-        if gsde:  # the noise matrix's mean std, Stable-Baselines3's train/std
-            stats["sde_std"] = jnp.exp(actor_params["params"]["log_std"]).mean()
+        if gsde:
+            stats["sde_std"] = gsde_mean_std(actor_params)
         return learner, stats
 
     def policy_params(learner, hp):
