@@ -275,6 +275,11 @@ def time_ours_cold(total_steps: int, threads: int | None = None, split: bool = F
     return result
 
 
+def _with_budget(overrides, total_steps: int) -> dict:
+    """A case's config overrides with its step budget, as each side of the case trains it."""
+    return {**(overrides or {}), "total_steps": total_steps}
+
+
 def _preset_agent(algo_name: str, preset_name: str, overrides=None):
     from jaxrl import presets
 
@@ -352,7 +357,7 @@ def throughput_ours(algo_name: str, preset_name: str, overrides, total_steps: in
 
     from jaxrl import train
 
-    agent, _ = _preset_agent(algo_name, preset_name, {**overrides, "total_steps": total_steps})
+    agent, _ = _preset_agent(algo_name, preset_name, _with_budget(overrides, total_steps))
     iterations = total_steps // agent.steps_per_iteration
     t = time.perf_counter()
     program = jax.jit(train(agent, iterations)).lower(jax.random.PRNGKey(0)).compile()
@@ -593,7 +598,7 @@ def peer_case(algo_name: str, preset_name: str, total_steps: int, overrides=None
     from jaxrl import presets
 
     preset = presets.get(algo_name, preset_name)
-    c = preset.config(**{**(overrides or {}), "total_steps": total_steps})
+    c = preset.config(**_with_budget(overrides, total_steps))
     # The env steps our side trains: whole iterations (SB3 would round up to its next rollout).
     steps_per_iteration = c.num_envs * c.num_steps
     case = {"algo": algo_name, "env": preset.env, "env_kwargs": dict(preset.env_kwargs),
@@ -660,7 +665,7 @@ def run_cases(peer_pythons: dict[str, Path], cases=CASES, seeds=CASE_SEEDS) -> l
             print(f"jaxrl {algo} {preset}, {steps:,} env steps, seed {seed}, cold ...", file=sys.stderr)
             cold = time_to_threshold_subprocess(False, threads=None, algo_name=algo, preset_name=preset,
                                                 threshold=math.inf, eval_every=steps, seed=seed,
-                                                overrides={**overrides, "total_steps": steps})
+                                                overrides=_with_budget(overrides, steps))
             colds.append({"seed": seed, "cold_seconds": cold["process_seconds"], "return": cold["final_return"],
                           "cold_env_steps": cold["evaluations"][-1][0], "env": cold["env"]})
             for peer, python in peer_pythons.items():
@@ -1073,7 +1078,7 @@ def case_flops(algo_name: str, preset_name: str, total_steps: int, overrides=Non
 
     import envs
 
-    agent, _ = _preset_agent(algo_name, preset_name, {**(overrides or {}), "total_steps": total_steps})
+    agent, _ = _preset_agent(algo_name, preset_name, _with_budget(overrides, total_steps))
     c, steps_per_iteration = agent.config, agent.steps_per_iteration
     iterations = total_steps // steps_per_iteration
     obs = int(np.prod(agent.env.observation_space(agent.env_params).shape))
