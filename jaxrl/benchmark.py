@@ -566,7 +566,8 @@ def run_thresholds(peer_pythons: dict[str, Path], seeds=THRESHOLD_SEEDS, identic
 
 # The cases timed at one fixed budget on both sides with the same hyperparameters: one of
 # our presets, and its SB3 arguments derived from it (`peer_case`). (algo, preset, env steps,
-# config overrides: what the preset uses that SB3 cannot express, switched off on our side.)
+# config overrides: what the preset uses that SB3 cannot express, switched off on our side,
+# or settings held at what a case was measured with.)
 CASES = [
     ("ppo", "Breakout-MinAtar", 250_000, {}),
     # The hopper preset's settings before it took 10 epochs x 32 minibatches and gamma 0.99

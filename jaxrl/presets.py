@@ -436,8 +436,9 @@ _PRESETS += [
     # brax/halfcheetah --seeds 4 --max-steps 50000 --full [--set ...]`): final 1360.4, the
     # worst seed 1058.6, against 347.5 (worst -31.4) without it and 285.2 (-60.0) with gSDE;
     # the presets themselves (2 seeds): halfcheetah 977.4 (was 367.3), ant 1168.9 (711.3;
-    # seeds 2-3 vmapped: 1181.5 against 648.0), at ~10-30% more wall time. Not on hopper: seeds 0-3 the same way ended at 271.0 (worst
-    # 82.0) with it, 314.0 (238.7) without (docs/continuous.md).
+    # seeds 2-3 vmapped: 1181.5 against 648.0), at ~10-30% more wall time. Not on hopper:
+    # seeds 0-3 the same way ended at 271.0 (worst 82.0) with it, 314.0 (238.7) without
+    # (docs/continuous.md).
     Preset(name=f"brax/{name}", algo=algo, env=f"brax/{name}",
            overrides={**_BRAX_OFF_POLICY, "layer_norm": not (algo == "sac" and name == "hopper"),
                       **({"alpha_lr": 3e-4} if algo == "sac" else {})},
