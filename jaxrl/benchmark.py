@@ -1244,9 +1244,9 @@ RESULT_TABLES = [
      "SAC's and PPO's rows: AMD EPYC family 25 model 17, 2026-12-07. SAC on halfcheetah and ant "
      "with LayerNorm in actor and critics, as TD3's and DDPG's (without it, the same day: 367.3 "
      "and 711.3; hopper keeps it off; on the Intel Xeon, 2026-12-02: 338.7, 584.8 and 845.1). "
-     "PPO on halfcheetah and ant with the policy std starting at exp(-1) (at 1: 2056.1 and "
-     "113.9), on hopper with 10 epochs of 32 minibatches and gamma 0.99 (with 4 of 8 and 0.97: "
-     "417.6); docs/continuous.md."),
+     "PPO with 10 epochs of 32 minibatches, on halfcheetah and ant with the policy std starting "
+     "at exp(-1), on hopper with gamma 0.99 (with 4 epochs of 8, std 1 and gamma 0.97: 417.6, "
+     "2056.1 and 113.9); docs/continuous.md."),
 ]
 
 
