@@ -59,6 +59,11 @@ _KNOWN_BRAX_NAMES = (
 # spring also compiled faster (hopper: 26 s vs 38 s).
 _CPU_DEFAULT_BACKEND = "spring"
 
+# Brax's physics pipelines (``brax.envs.base.PipelineEnv``), and the envs whose constructor
+# accepts only some of them: brax 0.14.2's swimmer is built for "generalized" alone.
+_BACKENDS = ("generalized", "spring", "positional", "mjx")
+_ONLY_BACKENDS = {"swimmer": ("generalized",)}
+
 # Lines printed on stdout by mujoco.mjx when the optional `warp` GPU package is absent.
 _NOISY_PRINTS = ("Failed to import warp", "Failed to import mujoco_warp")
 
@@ -130,12 +135,16 @@ def brax_names() -> list[str]:
     return sorted(names)
 
 
-def default_backend() -> str:
-    """The physics backend used when none is given.
+def default_backend(name: str | None = None) -> str:
+    """The physics backend used when none is given for ``brax/<name>`` (or any env).
 
     CPU: "spring", the faster of "positional"/"spring" as measured above.
     GPU/TPU: "mjx" (MuJoCo XLA, supported by brax 0.14.2 and its own default).
+    An env built for fewer backends (swimmer: "generalized") gets the first of its own.
     """
+    only = _ONLY_BACKENDS.get(name.split("/", 1)[-1]) if name else None
+    if only:
+        return only[0]
     platform = jax.default_backend()
     if platform == "cpu":
         return _CPU_DEFAULT_BACKEND
@@ -233,7 +242,13 @@ def make_brax(
         episode_length = DEFAULT_EPISODE_LENGTH
     if int(episode_length) <= 0:
         raise ValueError(f"episode_length must be a positive int, got {episode_length!r}")
-    backend = default_backend() if backend is None else backend
+    backend = default_backend(short) if backend is None else backend
+    supported = _ONLY_BACKENDS.get(short, _BACKENDS)
+    if backend not in supported:
+        raise ValueError(
+            f"{name}: unknown or unsupported Brax backend {backend!r}; it runs on "
+            f"{', '.join(map(repr, supported))}. Pass one of them (--backend "
+            f"{supported[0]}), or none for the default ({default_backend(short)!r}).")
     with warnings.catch_warnings(), _mujoco_warnings_as_python_warnings():
         # Printed by every Brax env constructor; says Brax is in maintenance mode.
         warnings.filterwarnings("ignore", message=r"Brax System, piplines and environments")

@@ -115,6 +115,17 @@ def test_brax_env_runs_under_jit_vmap(name):
     _check_rollout(env, params, obs0, out)
 
 
+def test_brax_backend_defaults_to_one_the_env_supports_and_rejects_others():
+    """brax 0.14.2's swimmer runs on "generalized" only: it is the default there, and a
+    backend an env does not run on is refused with the ones it does, before compiling."""
+    env, _ = envs.make("brax/swimmer")
+    assert env.unwrapped.backend == "generalized" == default_backend("brax/swimmer")
+    with pytest.raises(ValueError, match=r"brax/swimmer.*'spring'.*runs on 'generalized'.*--backend generalized"):
+        envs.make("brax/swimmer", backend="spring")
+    with pytest.raises(ValueError, match=r"brax/hopper.*'sprng'.*runs on 'generalized', 'spring', 'positional', 'mjx'"):
+        envs.make("brax/hopper", backend="sprng")
+
+
 def test_brax_model_warnings_leave_no_log_file(tmp_path, monkeypatch):
     """brax/halfcheetah's asset makes MuJoCo warn; MuJoCo's default handler would append
     that to MUJOCO_LOG.TXT in the working directory. Other MuJoCo warnings reach Python."""
