@@ -10,6 +10,7 @@ step key is unused.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import sys
 import warnings
@@ -80,7 +81,28 @@ def _import_brax_envs():
     for line in buf.getvalue().splitlines():
         if line.strip() and not line.startswith(_NOISY_PRINTS):
             print(line)
+    _give_brax_fluid_a_clip_it_can_call()
     return brax_envs
+
+
+class _NumpyWithClipBounds:
+    """``jax.numpy`` whose ``clip`` also takes the ``a_min``/``a_max`` keywords jax dropped."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(jnp, name)
+
+    @staticmethod
+    def clip(x, a_min=None, a_max=None):
+        return jnp.clip(x, a_min, a_max)
+
+
+def _give_brax_fluid_a_clip_it_can_call() -> None:
+    """brax 0.14.2's fluid forces (swimmer's viscosity) call ``jnp.clip(x, a_min=...)``,
+    which jax 0.10.2 rejects; swap that one module's ``jnp`` for one that accepts it."""
+    import brax.fluid
+
+    if brax.fluid.jp is jnp and "a_min" not in inspect.signature(jnp.clip).parameters:
+        brax.fluid.jp = _NumpyWithClipBounds()
 
 
 class UnknownBraxEnvError(ValueError):

@@ -28,6 +28,11 @@ class CLIError(Exception):
     """Bad command-line input: printed as one line, exit status 2."""
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 seed', '4 seeds'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     """Options shared by train and sweep: what to train, on what, for how long."""
     parser.add_argument("algo", nargs="?", default=None, help="algorithm (default: ppo)")
@@ -302,7 +307,7 @@ def train_command(argv: Sequence[str] | None = None, prog="jaxrl train") -> int:
     print(
         f"{s['algo']} on {s['env']}: deterministic evaluation return {s['mean_return']:.1f} "
         f"± {s['std_return']:.1f} (min {s['min_return']:.1f}, max {s['max_return']:.1f}) over "
-        f"{s['num_seeds']} seeds x {s['eval_episodes']} episodes after {s['env_steps']:,} env steps per seed\n"
+        f"{_count(s['num_seeds'], 'seed')} x {_count(s['eval_episodes'], 'episode')} after {s['env_steps']:,} env steps per seed\n"
         f"wall {s['wall_seconds']:.1f}s (compile {s['compile_seconds']:.1f}s), "
         f"{s['steps_per_second']:,.0f} env steps/s"
         + (f" on {s['devices']} devices ({args.shard} sharded)" if s.get("devices", 1) > 1 else "") + "\n"
@@ -453,8 +458,8 @@ def evaluate_command(argv: Sequence[str] | None = None, prog="jaxrl evaluate") -
     seeds = report["seeds"]
     print(f"{report['algo']} on {report['env']} at iteration {report['iteration']} "
           f"({report['env_steps']:,} env steps per seed), {'deterministic' if report['deterministic'] else 'stochastic'}:\n"
-          f"  return {report['mean_return']:.2f} ± {report['std_return']:.2f} over {report['num_seeds']} seeds x "
-          f"{report['episodes_per_seed']} episodes (min {report['min_return']:.1f}, max {report['max_return']:.1f})\n"
+          f"  return {report['mean_return']:.2f} ± {report['std_return']:.2f} over {_count(report['num_seeds'], 'seed')} x "
+          f"{_count(report['episodes_per_seed'], 'episode')} (min {report['min_return']:.1f}, max {report['max_return']:.1f})\n"
           f"  over seeds: mean {seeds['mean']:.2f} [{seeds['mean_ci_low']:.2f}, {seeds['mean_ci_high']:.2f}], "
           f"IQM {seeds['iqm']:.2f} [{seeds['iqm_ci_low']:.2f}, {seeds['iqm_ci_high']:.2f}] (bootstrap 95% CI)")
     if args.render is not None:
