@@ -117,9 +117,17 @@ def test_brax_env_runs_under_jit_vmap(name):
 
 def test_brax_backend_defaults_to_one_the_env_supports_and_rejects_others():
     """brax 0.14.2's swimmer runs on "generalized" only: it is the default there, and a
-    backend an env does not run on is refused with the ones it does, before compiling."""
-    env, _ = envs.make("brax/swimmer")
+    backend an env does not run on is refused with the ones it does, before compiling.
+    Its step traces (brax's fluid forces call jnp.clip with keywords jax 0.10.2 dropped)."""
+    env, params = envs.make("brax/swimmer")
     assert env.unwrapped.backend == "generalized" == default_backend("brax/swimmer")
+
+    def one_step(key):
+        _, state = env.reset(key, params)
+        return env.step(key, state, jnp.zeros(env.action_space(params).shape), params)
+
+    _, _, reward, terminated, _, _ = jax.eval_shape(one_step, jax.random.key(0))
+    assert reward.shape == terminated.shape == ()
     with pytest.raises(ValueError, match=r"brax/swimmer.*'spring'.*runs on 'generalized'.*--backend generalized"):
         envs.make("brax/swimmer", backend="spring")
     with pytest.raises(ValueError, match=r"brax/hopper.*'sprng'.*runs on 'generalized', 'spring', 'positional', 'mjx'"):
