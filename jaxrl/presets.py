@@ -342,8 +342,13 @@ _BRAX_PPO = dict(num_envs=128, num_steps=32, num_minibatches=32, update_epochs=1
 # well (seeds 0-1; ant through the sweep 6387.6 against 4064.5): through the presets
 # halfcheetah 2765.6 in 470 s against 2220.0 in 367 s, ant 5854.2 in 420 s against 2644.2 in
 # 247 s.
+# Walker2d (2026-12-07, 1M steps, `--full --grid gamma=...` as above, `--set init_log_std=V`):
+# seeds 0-1 at std 1 gamma 0.99 507.7, 0.995 534.2, 0.999 746.4; at exp(-0.5) gamma 0.99
+# 404.3, 0.995 938.7, 0.999 1044.8 (worst 1028.6); seeds 2-3 at exp(-0.5) 0.995 1015.5 (655.3),
+# 0.999 1023.6 (1022.0).
 _BRAX_PPO_SETTINGS = {
     "hopper": {"gamma": 0.99},
+    "walker2d": {"gamma": 0.999, "init_log_std": -0.5},
     "halfcheetah": {"init_log_std": -1.0},
     "ant": {"init_log_std": -1.0},
 }
