@@ -145,7 +145,8 @@ def make(
       wrap: apply the standard wrapper stack (default). ``wrap=False`` gives the bare
         adapter: no auto-reset and no episode statistics.
       backend, episode_length: Brax physics backend and time limit (Brax ids only;
-        defaults: fastest backend for the device, 1000 steps).
+        defaults: fastest backend for the device, or the one an env runs on (swimmer:
+        "generalized"), 1000 steps).
       hide_velocity: observe positions only (partial observability, so memory matters);
         for the ids in ``envs.wrappers.POSITION_INDICES``.
       **kwargs: forwarded to ``gymnax.make`` / ``brax.envs.get_environment`` / the
