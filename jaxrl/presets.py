@@ -345,10 +345,12 @@ _BRAX_PPO = dict(num_envs=128, num_steps=32, num_minibatches=32, update_epochs=1
 # Walker2d (2026-12-07, 1M steps, `--full --grid gamma=...` as above, `--set init_log_std=V`):
 # seeds 0-1 at std 1 gamma 0.99 507.7, 0.995 534.2, 0.999 746.4; at exp(-0.5) gamma 0.99
 # 404.3, 0.995 938.7, 0.999 1044.8 (worst 1028.6); seeds 2-3 at exp(-0.5) 0.995 1015.5 (655.3),
-# 0.999 1023.6 (1022.0).
+# 0.999 1023.6 (1022.0). Humanoid, seeds 0-1 at std 1: gamma 0.97 1403.7 (worst 1402.8), 0.99
+# 3117.1 (1938.1).
 _BRAX_PPO_SETTINGS = {
     "hopper": {"gamma": 0.99},
     "walker2d": {"gamma": 0.999, "init_log_std": -0.5},
+    "humanoid": {"gamma": 0.99},
     "halfcheetah": {"init_log_std": -1.0},
     "ant": {"init_log_std": -1.0},
 }
