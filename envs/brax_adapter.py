@@ -205,7 +205,8 @@ class BraxEnv(Environment):
         self.name = name
         self._brax_env = brax_env
         self._default_params = params
-        obs_shape = jax.eval_shape(brax_env.reset, key_spec()).obs
+        with _quiet_brax_trace():
+            obs_shape = jax.eval_shape(brax_env.reset, key_spec()).obs
         if not hasattr(obs_shape, "shape"):
             raise NotImplementedError(f"{name}: dict observations are not supported")
         self._obs_shape = tuple(obs_shape.shape)
