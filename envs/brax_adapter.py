@@ -30,6 +30,7 @@ __all__ = [
     "BraxState",
     "make_brax",
     "brax_names",
+    "backends",
     "default_backend",
     "DEFAULT_EPISODE_LENGTH",
 ]
@@ -157,20 +158,21 @@ def brax_names() -> list[str]:
     return sorted(names)
 
 
+def backends(name: str) -> tuple[str, ...]:
+    """The physics backends ``brax/<name>`` (or ``<name>``) runs on."""
+    return _ONLY_BACKENDS.get(name.split("/", 1)[-1], _BACKENDS)
+
+
 def default_backend(name: str | None = None) -> str:
     """The physics backend used when none is given for ``brax/<name>`` (or any env).
 
     CPU: "spring", the faster of "positional"/"spring" as measured above.
     GPU/TPU: "mjx" (MuJoCo XLA, supported by brax 0.14.2 and its own default).
-    An env built for fewer backends (swimmer: "generalized") gets the first of its own.
+    An env that runs on neither (swimmer: "generalized" only) gets the first of its own.
     """
-    only = _ONLY_BACKENDS.get(name.split("/", 1)[-1]) if name else None
-    if only:
-        return only[0]
-    platform = jax.default_backend()
-    if platform == "cpu":
-        return _CPU_DEFAULT_BACKEND
-    return "mjx"
+    preferred = _CPU_DEFAULT_BACKEND if jax.default_backend() == "cpu" else "mjx"
+    supported = backends(name) if name else _BACKENDS
+    return preferred if preferred in supported else supported[0]
 
 
 @struct.dataclass
@@ -266,7 +268,7 @@ def make_brax(
     if int(episode_length) <= 0:
         raise ValueError(f"episode_length must be a positive int, got {episode_length!r}")
     backend = default_backend(short) if backend is None else backend
-    supported = _ONLY_BACKENDS.get(short, _BACKENDS)
+    supported = backends(short)
     if backend not in supported:
         raise ValueError(
             f"{name}: unknown or unsupported Brax backend {backend!r}; it runs on "

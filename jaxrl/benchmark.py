@@ -1237,7 +1237,8 @@ RESULT_TABLES = [
      "the same with --algo td3 and --algo ddpg; --algo ppo --only brax/hopper brax/walker2d "
      "brax/humanoid brax/swimmer brax/halfcheetah brax/ant",
      [(algo, f"brax/{name}") for name in ("hopper", "halfcheetah", "ant")
-      for algo in ("sac", "td3", "ddpg", "ppo")] + [("ppo", f"brax/{name}") for name in ("walker2d", "humanoid", "swimmer")],
+      for algo in ("sac", "td3", "ddpg", "ppo")]
+     + [("ppo", f"brax/{name}") for name in ("walker2d", "humanoid", "swimmer")],
      "none found for Brax's spring-backend robots at these budgets: Brax's own "
      "training results are curves over tens of millions of steps on accelerators. The MuJoCo "
      "versions of the same robots (different dynamics and rewards) reach returns in the "

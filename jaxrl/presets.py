@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 from typing import Any
 
+from envs.brax_adapter import backends as brax_backends
 from jaxrl.algos.dqn import RAINBOW
 
 
@@ -357,11 +358,18 @@ _BRAX_PPO_SETTINGS = {
     "ant": {"init_log_std": -1.0},
     "swimmer": {"gamma": 0.9999},
 }
-# Brax builds swimmer for its "generalized" pipeline only (~8k env steps/s here, a tenth of spring's).
-_BRAX_PPO_BACKEND = {"swimmer": "generalized"}
+
+
+def _brax_cpu_backend(name: str) -> dict[str, str]:
+    """Brax presets pin "spring", the CPU-practical backend, where the env runs on it; swimmer
+    runs on "generalized" only (~8k env steps/s here, a tenth of spring's)."""
+    supported = brax_backends(name)
+    return {"backend": "spring" if "spring" in supported else supported[0]}
+
+
 _PRESETS += [
     Preset(name=f"brax/{name}", algo="ppo", env=f"brax/{name}", overrides={**_BRAX_PPO, **settings},
-           total_steps=1_000_000, num_seeds=2, env_kwargs={"backend": _BRAX_PPO_BACKEND.get(name, "spring")})
+           total_steps=1_000_000, num_seeds=2, env_kwargs=_brax_cpu_backend(name))
     for name, settings in _BRAX_PPO_SETTINGS.items()
 ]
 
