@@ -447,7 +447,8 @@ _PRESETS += [
     # near 100-150) learns it and loses it again: seeds 0-3 first evaluated >= 950 at
     # 15k-25k, but at 50k only 1-3 of 4 stood at >= 950 for every actor/critic learning rate
     # in {1e-3, 3e-4}^2 and tau in {0.01, 0.02}, and 2 of 4 with LayerNorm (TD3's twin
-    # critics and delayed actor are what keep it). Left at 20k, not tuned further.
+    # critics and delayed actor are what keep it); likewise gamma 0.98 or 0.95 and actor lr
+    # 1e-4 or 3e-5 (docs/continuous.md). Left at 20k.
     Preset(name="brax/inverted_pendulum", algo="ddpg", env="brax/inverted_pendulum",
            overrides=_BRAX_PENDULUM_OFF_POLICY,
            total_steps=20_000, num_seeds=2, env_kwargs={"backend": "positional"}),
