@@ -1233,22 +1233,25 @@ RESULT_TABLES = [
      "Seaquest has no Rainbow preset: with 3-step returns it ended at 0.6 (0.7 and 0.6, 876 s), "
      "with 1-step at 2.9 (2.5 and 3.2), where DQN's preset reaches 7.9 (2026-12-06)."),
     ("Brax locomotion: SAC, TD3, DDPG, PPO (spring backend)",
-     "python scripts/measure_presets.py --algo sac --only brax/hopper brax/halfcheetah brax/ant; "
-     "the same with --algo td3 and --algo ddpg; --algo ppo --only brax/hopper brax/walker2d "
-     "brax/humanoid brax/swimmer brax/halfcheetah brax/ant",
-     [(algo, f"brax/{name}") for name in ("hopper", "halfcheetah", "ant")
+     "python scripts/measure_presets.py --algo sac --only brax/hopper brax/halfcheetah brax/ant "
+     "brax/walker2d brax/humanoid; the same with --algo td3 and --algo ddpg; --algo ppo --only "
+     "brax/hopper brax/walker2d brax/humanoid brax/swimmer brax/halfcheetah brax/ant",
+     [(algo, f"brax/{name}") for name in ("hopper", "halfcheetah", "ant", "walker2d", "humanoid")
       for algo in ("sac", "td3", "ddpg", "ppo")]
-     + [("ppo", f"brax/{name}") for name in ("walker2d", "humanoid", "swimmer")],
+     + [("ppo", "brax/swimmer")],
      "none found for Brax's spring-backend robots at these budgets: Brax's own "
      "training results are curves over tens of millions of steps on accelerators. The MuJoCo "
      "versions of the same robots (different dynamics and rewards) reach returns in the "
      "thousands after 1M steps in the SAC and TD3 papers; ours are 20-50x shorter runs.",
-     "SAC's and PPO's rows: AMD EPYC family 25 model 17, 2026-12-07. SAC on halfcheetah and ant "
+     "AMD EPYC family 25 model 17: SAC's and PPO's rows 2026-12-07 (SAC's and TD3's wall seconds "
+     "re-measured 2026-12-08, the same returns), walker2d's and humanoid's off-policy rows "
+     "2026-12-08 with the hopper-halfcheetah-ant settings (LayerNorm on), untuned; DDPG's "
+     "hopper-halfcheetah-ant wall seconds predate the faster warm-up. SAC on halfcheetah and ant "
      "with LayerNorm in actor and critics, as TD3's and DDPG's (without it, the same day: 367.3 "
      "and 711.3; hopper keeps it off; on the Intel Xeon, 2026-12-02: 338.7, 584.8 and 845.1). "
      "PPO with 10 epochs of 32 minibatches, on halfcheetah and ant with the policy std starting "
      "at exp(-1), on hopper with gamma 0.99 (with 4 epochs of 8, std 1 and gamma 0.97: 417.6, "
-     "2056.1 and 113.9); walker2d, humanoid and swimmer (PPO only, 2026-12-07) with gamma 0.999 "
+     "2056.1 and 113.9); PPO on walker2d, humanoid and swimmer (2026-12-07) with gamma 0.999 "
      "and the std starting at exp(-0.5), gamma 0.99, and gamma 0.9999 on the generalized "
      "backend (one swimmer seed stays in a local optimum); docs/continuous.md."),
 ]

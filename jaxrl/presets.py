@@ -462,12 +462,14 @@ _PRESETS += [
     # the presets themselves (2 seeds): halfcheetah 977.4 (was 367.3), ant 1168.9 (711.3;
     # seeds 2-3 vmapped: 1181.5 against 648.0), at ~10-30% more wall time. Not on hopper:
     # seeds 0-3 the same way ended at 271.0 (worst 82.0) with it, 314.0 (238.7) without
-    # (docs/continuous.md).
+    # (docs/continuous.md). Walker2d and humanoid (added 2026-12-08) take the same settings,
+    # LayerNorm included, untuned.
     Preset(name=f"brax/{name}", algo=algo, env=f"brax/{name}",
            overrides={**_BRAX_OFF_POLICY, "layer_norm": not (algo == "sac" and name == "hopper"),
                       **({"alpha_lr": 3e-4} if algo == "sac" else {})},
            total_steps=50_000, num_seeds=2, env_kwargs=_SPRING)
-    for name in ("hopper", "halfcheetah", "ant") for algo in ("sac", "td3", "ddpg")
+    for name in ("hopper", "halfcheetah", "ant", "walker2d", "humanoid")
+    for algo in ("sac", "td3", "ddpg")
 ]
 
 PRESETS: dict[tuple[str, str], Preset] = {(p.algo, p.name): p for p in _PRESETS}
