@@ -462,8 +462,10 @@ _PRESETS += [
     # the presets themselves (2 seeds): halfcheetah 977.4 (was 367.3), ant 1168.9 (711.3;
     # seeds 2-3 vmapped: 1181.5 against 648.0), at ~10-30% more wall time. Not on hopper:
     # seeds 0-3 the same way ended at 271.0 (worst 82.0) with it, 314.0 (238.7) without
-    # (docs/continuous.md). Walker2d and humanoid (added 2026-12-08) take the same settings,
-    # LayerNorm included, untuned.
+    # (docs/continuous.md). TD3's halfcheetah preset ends at 510.6 on its 2 seeds, the same
+    # settings over seeds 0-3 at 1087.0 (worst 706.4); a policy delay of 1 and other target
+    # or exploration noise stayed within that spread (docs/continuous.md). Walker2d and
+    # humanoid (added 2026-12-08) take the same settings, LayerNorm included, untuned.
     Preset(name=f"brax/{name}", algo=algo, env=f"brax/{name}",
            overrides={**_BRAX_OFF_POLICY, "layer_norm": not (algo == "sac" and name == "hopper"),
                       **({"alpha_lr": 3e-4} if algo == "sac" else {})},
