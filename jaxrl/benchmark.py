@@ -1243,10 +1243,10 @@ RESULT_TABLES = [
      "training results are curves over tens of millions of steps on accelerators. The MuJoCo "
      "versions of the same robots (different dynamics and rewards) reach returns in the "
      "thousands after 1M steps in the SAC and TD3 papers; ours are 20-50x shorter runs.",
-     "AMD EPYC family 25 model 17: SAC's and PPO's rows 2026-12-07 (SAC's and TD3's wall seconds "
+     "AMD EPYC family 25 model 17: SAC's and PPO's rows 2026-12-07 (the off-policy wall seconds "
      "re-measured 2026-12-08, the same returns), walker2d's and humanoid's off-policy rows "
-     "2026-12-08 with the hopper-halfcheetah-ant settings (LayerNorm on), untuned; DDPG's "
-     "hopper-halfcheetah-ant wall seconds predate the faster warm-up. SAC on halfcheetah and ant "
+     "2026-12-08 with the hopper-halfcheetah-ant settings (LayerNorm on), untuned. "
+     "SAC on halfcheetah and ant "
      "with LayerNorm in actor and critics, as TD3's and DDPG's (without it, the same day: 367.3 "
      "and 711.3; hopper keeps it off; on the Intel Xeon, 2026-12-02: 338.7, 584.8 and 845.1). "
      "PPO with 10 epochs of 32 minibatches, on halfcheetah and ant with the policy std starting "
