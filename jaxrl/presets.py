@@ -383,7 +383,6 @@ _PENDULUM_OFF_POLICY = dict(num_envs=8, num_steps=1, gradient_steps=4, batch_siz
 _BRAX_OFF_POLICY = dict(num_envs=16, num_steps=1, gradient_steps=8, batch_size=256,
                         buffer_size=200_000, learning_starts=5_000, hidden_sizes=(256, 256),
                         actor_lr=3e-4, critic_lr=3e-4, gamma=0.99, tau=0.005)
-_SPRING = {"backend": "spring"}
 # brax/inverted_pendulum: one replayed batch of 256 per env step and tau 0.01 (see below).
 _BRAX_PENDULUM_OFF_POLICY = {**_PENDULUM_OFF_POLICY, "gradient_steps": 8, "batch_size": 256,
                              "tau": 0.01}
@@ -469,7 +468,7 @@ _PRESETS += [
     Preset(name=f"brax/{name}", algo=algo, env=f"brax/{name}",
            overrides={**_BRAX_OFF_POLICY, "layer_norm": not (algo == "sac" and name == "hopper"),
                       **({"alpha_lr": 3e-4} if algo == "sac" else {})},
-           total_steps=50_000, num_seeds=2, env_kwargs=_SPRING)
+           total_steps=50_000, num_seeds=2, env_kwargs=_brax_cpu_backend(name))
     for name in ("hopper", "halfcheetah", "ant", "walker2d", "humanoid")
     for algo in ("sac", "td3", "ddpg")
 ]
